@@ -84,10 +84,10 @@ var reasons = []struct {
 }
 
 // Reason returns a short label for err that is safe to use as a Prometheus
-// label value: "ok" for nil, one of "malformed", "algorithm", "unknown_key",
-// "signature", "missing_expiry", "expired", "not_yet_valid", "audience",
-// "meeting_mismatch", "role" or "subject" for the matching sentinel, and
-// "other" for any other error.
+// label value. The label is "ok" for nil and "other" for an error that
+// matches none of the sentinels above. Otherwise it is one of "malformed",
+// "algorithm", "unknown_key", "signature", "missing_expiry", "expired",
+// "not_yet_valid", "audience", "meeting_mismatch", "role" or "subject".
 func Reason(err error) string {
 	if err == nil {
 		return "ok"

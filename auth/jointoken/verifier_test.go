@@ -22,7 +22,7 @@ var testTime = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
 const testMeeting = "meeting-1"
 
-// testKey is an Ed25519 key pair with the key ID a verifier knows it by.
+// testKey is an Ed25519 key pair and the key ID a verifier stores it under.
 type testKey struct {
 	kid  string
 	pub  ed25519.PublicKey
@@ -150,38 +150,46 @@ func TestVerify_ValidRoles(t *testing.T) {
 	}
 }
 
-func TestVerify_AudienceAsStringOrList(t *testing.T) {
+func TestVerify_AudienceForms(t *testing.T) {
 	now := testTime
 	key := newTestKey(t, "k1")
 	v := newTestVerifier(t, &now, key)
 
 	for name, aud := range map[string]any{
-		"string":     DefaultAudience,
-		"list":       []string{"other", DefaultAudience},
-		"configured": nil,
+		"string": DefaultAudience,
+		"list":   []string{"other", DefaultAudience},
 	} {
 		t.Run(name, func(t *testing.T) {
 			claims := validClaims()
 			claims["aud"] = aud
-			verifier := v
-			if aud == nil {
-				claims["aud"] = "custom"
-				var err error
-				verifier, err = NewVerifier(VerifierConfig{
-					Keys:     map[string]ed25519.PublicKey{key.kid: key.pub},
-					Audience: "custom",
-					Now:      func() time.Time { return now },
-				})
-				if err != nil {
-					t.Fatalf("NewVerifier: %v", err)
-				}
-			}
 
-			if _, err := verifier.Verify(signedToken(t, key, claims), testMeeting); err != nil {
-				t.Errorf("Verify with aud %v: %v", claims["aud"], err)
+			if _, err := v.Verify(signedToken(t, key, claims), testMeeting); err != nil {
+				t.Errorf("Verify with aud %v: %v", aud, err)
 			}
 		})
 	}
+}
+
+func TestVerify_ConfiguredAudience(t *testing.T) {
+	key := newTestKey(t, "k1")
+	v, err := NewVerifier(VerifierConfig{
+		Keys:     map[string]ed25519.PublicKey{key.kid: key.pub},
+		Audience: "custom",
+		Now:      func() time.Time { return testTime },
+	})
+	if err != nil {
+		t.Fatalf("NewVerifier: %v", err)
+	}
+
+	claims := validClaims()
+	claims["aud"] = "custom"
+	if _, err := v.Verify(signedToken(t, key, claims), testMeeting); err != nil {
+		t.Errorf("Verify with aud %q: %v", "custom", err)
+	}
+
+	token := signedToken(t, key, validClaims())
+	_, err = v.Verify(token, testMeeting)
+	checkRejected(t, token, err, ErrAudience, "audience")
 }
 
 func TestVerify_NoKeyIDTriesEachKey(t *testing.T) {

@@ -38,6 +38,8 @@ const (
 	ActorErrorCode_ACTOR_ERROR_CODE_UNAVAILABLE         ActorErrorCode = 4
 	ActorErrorCode_ACTOR_ERROR_CODE_INTERNAL            ActorErrorCode = 5
 	ActorErrorCode_ACTOR_ERROR_CODE_RESOURCE_EXHAUSTED  ActorErrorCode = 6
+	// The meeting runs but has no such participant.
+	ActorErrorCode_ACTOR_ERROR_CODE_PARTICIPANT_NOT_FOUND ActorErrorCode = 7
 )
 
 // Enum value maps for ActorErrorCode.
@@ -50,15 +52,17 @@ var (
 		4: "ACTOR_ERROR_CODE_UNAVAILABLE",
 		5: "ACTOR_ERROR_CODE_INTERNAL",
 		6: "ACTOR_ERROR_CODE_RESOURCE_EXHAUSTED",
+		7: "ACTOR_ERROR_CODE_PARTICIPANT_NOT_FOUND",
 	}
 	ActorErrorCode_value = map[string]int32{
-		"ACTOR_ERROR_CODE_UNSPECIFIED":         0,
-		"ACTOR_ERROR_CODE_NOT_FOUND":           1,
-		"ACTOR_ERROR_CODE_INVALID_ARGUMENT":    2,
-		"ACTOR_ERROR_CODE_FAILED_PRECONDITION": 3,
-		"ACTOR_ERROR_CODE_UNAVAILABLE":         4,
-		"ACTOR_ERROR_CODE_INTERNAL":            5,
-		"ACTOR_ERROR_CODE_RESOURCE_EXHAUSTED":  6,
+		"ACTOR_ERROR_CODE_UNSPECIFIED":           0,
+		"ACTOR_ERROR_CODE_NOT_FOUND":             1,
+		"ACTOR_ERROR_CODE_INVALID_ARGUMENT":      2,
+		"ACTOR_ERROR_CODE_FAILED_PRECONDITION":   3,
+		"ACTOR_ERROR_CODE_UNAVAILABLE":           4,
+		"ACTOR_ERROR_CODE_INTERNAL":              5,
+		"ACTOR_ERROR_CODE_RESOURCE_EXHAUSTED":    6,
+		"ACTOR_ERROR_CODE_PARTICIPANT_NOT_FOUND": 7,
 	}
 )
 
@@ -990,13 +994,15 @@ type ParticipantRecord struct {
 	HostMute       *signalingv1.MuteState `protobuf:"bytes,6,opt,name=host_mute,json=hostMute,proto3" json:"host_mute,omitempty"`
 	HostMutedBy    string                 `protobuf:"bytes,7,opt,name=host_muted_by,json=hostMutedBy,proto3" json:"host_muted_by,omitempty"`
 	HostMuteReason string                 `protobuf:"bytes,8,opt,name=host_mute_reason,json=hostMuteReason,proto3" json:"host_mute_reason,omitempty"`
-	// Binding of the current session.
+	// UUIDv7 issued at the first join; resumes keep it, so it correlates
+	// every session of one participation.
 	CorrelationId string `protobuf:"bytes,9,opt,name=correlation_id,json=correlationId,proto3" json:"correlation_id,omitempty"`
-	BindingNonce  []byte `protobuf:"bytes,10,opt,name=binding_nonce,json=bindingNonce,proto3" json:"binding_nonce,omitempty"`
-	// Earlier bindings, consumed by resumes, newest last; a token made from
-	// one of them is a replay.
-	ConsumedBindings []*ConsumedBinding `protobuf:"bytes,11,rep,name=consumed_bindings,json=consumedBindings,proto3" json:"consumed_bindings,omitempty"`
-	Connected        bool               `protobuf:"varint,12,opt,name=connected,proto3" json:"connected,omitempty"`
+	// Nonce of the binding token currently issued.
+	BindingNonce []byte `protobuf:"bytes,10,opt,name=binding_nonce,json=bindingNonce,proto3" json:"binding_nonce,omitempty"`
+	// Nonces of earlier tokens, consumed by resumes, newest last; presenting
+	// a token made from one of them is a replay.
+	ConsumedNonces [][]byte `protobuf:"bytes,11,rep,name=consumed_nonces,json=consumedNonces,proto3" json:"consumed_nonces,omitempty"`
+	Connected      bool     `protobuf:"varint,12,opt,name=connected,proto3" json:"connected,omitempty"`
 	// Wall-clock end of the grace period while disconnected.
 	DisconnectedUntil *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=disconnected_until,json=disconnectedUntil,proto3" json:"disconnected_until,omitempty"`
 	JoinedAt          *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=joined_at,json=joinedAt,proto3" json:"joined_at,omitempty"`
@@ -1106,9 +1112,9 @@ func (x *ParticipantRecord) GetBindingNonce() []byte {
 	return nil
 }
 
-func (x *ParticipantRecord) GetConsumedBindings() []*ConsumedBinding {
+func (x *ParticipantRecord) GetConsumedNonces() [][]byte {
 	if x != nil {
-		return x.ConsumedBindings
+		return x.ConsumedNonces
 	}
 	return nil
 }
@@ -1137,59 +1143,6 @@ func (x *ParticipantRecord) GetJoinedAt() *timestamppb.Timestamp {
 func (x *ParticipantRecord) GetUnmuteRequested() *signalingv1.MuteState {
 	if x != nil {
 		return x.UnmuteRequested
-	}
-	return nil
-}
-
-// ConsumedBinding is a binding that a resume used up.
-type ConsumedBinding struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CorrelationId string                 `protobuf:"bytes,1,opt,name=correlation_id,json=correlationId,proto3" json:"correlation_id,omitempty"`
-	Nonce         []byte                 `protobuf:"bytes,2,opt,name=nonce,proto3" json:"nonce,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ConsumedBinding) Reset() {
-	*x = ConsumedBinding{}
-	mi := &file_convene_actor_v1_actor_proto_msgTypes[16]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ConsumedBinding) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ConsumedBinding) ProtoMessage() {}
-
-func (x *ConsumedBinding) ProtoReflect() protoreflect.Message {
-	mi := &file_convene_actor_v1_actor_proto_msgTypes[16]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ConsumedBinding.ProtoReflect.Descriptor instead.
-func (*ConsumedBinding) Descriptor() ([]byte, []int) {
-	return file_convene_actor_v1_actor_proto_rawDescGZIP(), []int{16}
-}
-
-func (x *ConsumedBinding) GetCorrelationId() string {
-	if x != nil {
-		return x.CorrelationId
-	}
-	return ""
-}
-
-func (x *ConsumedBinding) GetNonce() []byte {
-	if x != nil {
-		return x.Nonce
 	}
 	return nil
 }
@@ -1265,7 +1218,7 @@ const file_convene_actor_v1_actor_proto_rawDesc = "" +
 	"\x0emedia_handlers\x18\x05 \x03(\v2\".convene.signaling.v1.MediaHandlerR\rmediaHandlers\x12G\n" +
 	"\fparticipants\x18\x06 \x03(\v2#.convene.actor.v1.ParticipantRecordR\fparticipants\x126\n" +
 	"\x17last_participant_number\x18\a \x01(\x04R\x15lastParticipantNumber\x12\x14\n" +
-	"\x05ended\x18\b \x01(\bR\x05ended\"\xfa\x05\n" +
+	"\x05ended\x18\b \x01(\bR\x05ended\"\xd3\x05\n" +
 	"\x11ParticipantRecord\x12%\n" +
 	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12!\n" +
@@ -1277,15 +1230,12 @@ const file_convene_actor_v1_actor_proto_rawDesc = "" +
 	"\x10host_mute_reason\x18\b \x01(\tR\x0ehostMuteReason\x12%\n" +
 	"\x0ecorrelation_id\x18\t \x01(\tR\rcorrelationId\x12#\n" +
 	"\rbinding_nonce\x18\n" +
-	" \x01(\fR\fbindingNonce\x12N\n" +
-	"\x11consumed_bindings\x18\v \x03(\v2!.convene.actor.v1.ConsumedBindingR\x10consumedBindings\x12\x1c\n" +
+	" \x01(\fR\fbindingNonce\x12'\n" +
+	"\x0fconsumed_nonces\x18\v \x03(\fR\x0econsumedNonces\x12\x1c\n" +
 	"\tconnected\x18\f \x01(\bR\tconnected\x12I\n" +
 	"\x12disconnected_until\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x11disconnectedUntil\x127\n" +
 	"\tjoined_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\bjoinedAt\x12J\n" +
-	"\x10unmute_requested\x18\x0f \x01(\v2\x1f.convene.signaling.v1.MuteStateR\x0funmuteRequested\"N\n" +
-	"\x0fConsumedBinding\x12%\n" +
-	"\x0ecorrelation_id\x18\x01 \x01(\tR\rcorrelationId\x12\x14\n" +
-	"\x05nonce\x18\x02 \x01(\fR\x05nonce*\x8d\x02\n" +
+	"\x10unmute_requested\x18\x0f \x01(\v2\x1f.convene.signaling.v1.MuteStateR\x0funmuteRequested*\xb9\x02\n" +
 	"\x0eActorErrorCode\x12 \n" +
 	"\x1cACTOR_ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aACTOR_ERROR_CODE_NOT_FOUND\x10\x01\x12%\n" +
@@ -1293,7 +1243,8 @@ const file_convene_actor_v1_actor_proto_rawDesc = "" +
 	"$ACTOR_ERROR_CODE_FAILED_PRECONDITION\x10\x03\x12 \n" +
 	"\x1cACTOR_ERROR_CODE_UNAVAILABLE\x10\x04\x12\x1d\n" +
 	"\x19ACTOR_ERROR_CODE_INTERNAL\x10\x05\x12'\n" +
-	"#ACTOR_ERROR_CODE_RESOURCE_EXHAUSTED\x10\x06B5Z3github.com/convene/convene/messages/actorv1;actorv1b\x06proto3"
+	"#ACTOR_ERROR_CODE_RESOURCE_EXHAUSTED\x10\x06\x12*\n" +
+	"&ACTOR_ERROR_CODE_PARTICIPANT_NOT_FOUND\x10\aB5Z3github.com/convene/convene/messages/actorv1;actorv1b\x06proto3"
 
 var (
 	file_convene_actor_v1_actor_proto_rawDescOnce sync.Once
@@ -1308,7 +1259,7 @@ func file_convene_actor_v1_actor_proto_rawDescGZIP() []byte {
 }
 
 var file_convene_actor_v1_actor_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_convene_actor_v1_actor_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_convene_actor_v1_actor_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_convene_actor_v1_actor_proto_goTypes = []any{
 	(ActorErrorCode)(0),              // 0: convene.actor.v1.ActorErrorCode
 	(*ActivateMeeting)(nil),          // 1: convene.actor.v1.ActivateMeeting
@@ -1327,44 +1278,42 @@ var file_convene_actor_v1_actor_proto_goTypes = []any{
 	(*ActorError)(nil),               // 14: convene.actor.v1.ActorError
 	(*MeetingSnapshot)(nil),          // 15: convene.actor.v1.MeetingSnapshot
 	(*ParticipantRecord)(nil),        // 16: convene.actor.v1.ParticipantRecord
-	(*ConsumedBinding)(nil),          // 17: convene.actor.v1.ConsumedBinding
-	(*signalingv1.MediaHandler)(nil), // 18: convene.signaling.v1.MediaHandler
-	(*timestamppb.Timestamp)(nil),    // 19: google.protobuf.Timestamp
-	(*signalingv1.Participant)(nil),  // 20: convene.signaling.v1.Participant
-	(signalingv1.Role)(0),            // 21: convene.signaling.v1.Role
-	(*signalingv1.MuteState)(nil),    // 22: convene.signaling.v1.MuteState
+	(*signalingv1.MediaHandler)(nil), // 17: convene.signaling.v1.MediaHandler
+	(*timestamppb.Timestamp)(nil),    // 18: google.protobuf.Timestamp
+	(*signalingv1.Participant)(nil),  // 19: convene.signaling.v1.Participant
+	(signalingv1.Role)(0),            // 20: convene.signaling.v1.Role
+	(*signalingv1.MuteState)(nil),    // 21: convene.signaling.v1.MuteState
 }
 var file_convene_actor_v1_actor_proto_depIdxs = []int32{
-	18, // 0: convene.actor.v1.ActivateMeeting.media_handlers:type_name -> convene.signaling.v1.MediaHandler
+	17, // 0: convene.actor.v1.ActivateMeeting.media_handlers:type_name -> convene.signaling.v1.MediaHandler
 	3,  // 1: convene.actor.v1.ActivateMeetingReply.placement:type_name -> convene.actor.v1.MeetingPlacement
 	14, // 2: convene.actor.v1.ActivateMeetingReply.error:type_name -> convene.actor.v1.ActorError
 	3,  // 3: convene.actor.v1.LocateMeetingReply.placement:type_name -> convene.actor.v1.MeetingPlacement
 	14, // 4: convene.actor.v1.LocateMeetingReply.error:type_name -> convene.actor.v1.ActorError
 	3,  // 5: convene.actor.v1.GetMeetingStateReply.placement:type_name -> convene.actor.v1.MeetingPlacement
-	19, // 6: convene.actor.v1.GetMeetingStateReply.created_at:type_name -> google.protobuf.Timestamp
-	18, // 7: convene.actor.v1.GetMeetingStateReply.media_handlers:type_name -> convene.signaling.v1.MediaHandler
-	20, // 8: convene.actor.v1.GetMeetingStateReply.participants:type_name -> convene.signaling.v1.Participant
+	18, // 6: convene.actor.v1.GetMeetingStateReply.created_at:type_name -> google.protobuf.Timestamp
+	17, // 7: convene.actor.v1.GetMeetingStateReply.media_handlers:type_name -> convene.signaling.v1.MediaHandler
+	19, // 8: convene.actor.v1.GetMeetingStateReply.participants:type_name -> convene.signaling.v1.Participant
 	14, // 9: convene.actor.v1.GetMeetingStateReply.error:type_name -> convene.actor.v1.ActorError
 	14, // 10: convene.actor.v1.EndMeetingReply.error:type_name -> convene.actor.v1.ActorError
 	14, // 11: convene.actor.v1.RemoveParticipantReply.error:type_name -> convene.actor.v1.ActorError
-	20, // 12: convene.actor.v1.MuteParticipantReply.participant:type_name -> convene.signaling.v1.Participant
+	19, // 12: convene.actor.v1.MuteParticipantReply.participant:type_name -> convene.signaling.v1.Participant
 	14, // 13: convene.actor.v1.MuteParticipantReply.error:type_name -> convene.actor.v1.ActorError
 	0,  // 14: convene.actor.v1.ActorError.code:type_name -> convene.actor.v1.ActorErrorCode
-	19, // 15: convene.actor.v1.MeetingSnapshot.created_at:type_name -> google.protobuf.Timestamp
-	18, // 16: convene.actor.v1.MeetingSnapshot.media_handlers:type_name -> convene.signaling.v1.MediaHandler
+	18, // 15: convene.actor.v1.MeetingSnapshot.created_at:type_name -> google.protobuf.Timestamp
+	17, // 16: convene.actor.v1.MeetingSnapshot.media_handlers:type_name -> convene.signaling.v1.MediaHandler
 	16, // 17: convene.actor.v1.MeetingSnapshot.participants:type_name -> convene.actor.v1.ParticipantRecord
-	21, // 18: convene.actor.v1.ParticipantRecord.role:type_name -> convene.signaling.v1.Role
-	22, // 19: convene.actor.v1.ParticipantRecord.self_mute:type_name -> convene.signaling.v1.MuteState
-	22, // 20: convene.actor.v1.ParticipantRecord.host_mute:type_name -> convene.signaling.v1.MuteState
-	17, // 21: convene.actor.v1.ParticipantRecord.consumed_bindings:type_name -> convene.actor.v1.ConsumedBinding
-	19, // 22: convene.actor.v1.ParticipantRecord.disconnected_until:type_name -> google.protobuf.Timestamp
-	19, // 23: convene.actor.v1.ParticipantRecord.joined_at:type_name -> google.protobuf.Timestamp
-	22, // 24: convene.actor.v1.ParticipantRecord.unmute_requested:type_name -> convene.signaling.v1.MuteState
-	25, // [25:25] is the sub-list for method output_type
-	25, // [25:25] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	20, // 18: convene.actor.v1.ParticipantRecord.role:type_name -> convene.signaling.v1.Role
+	21, // 19: convene.actor.v1.ParticipantRecord.self_mute:type_name -> convene.signaling.v1.MuteState
+	21, // 20: convene.actor.v1.ParticipantRecord.host_mute:type_name -> convene.signaling.v1.MuteState
+	18, // 21: convene.actor.v1.ParticipantRecord.disconnected_until:type_name -> google.protobuf.Timestamp
+	18, // 22: convene.actor.v1.ParticipantRecord.joined_at:type_name -> google.protobuf.Timestamp
+	21, // 23: convene.actor.v1.ParticipantRecord.unmute_requested:type_name -> convene.signaling.v1.MuteState
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_convene_actor_v1_actor_proto_init() }
@@ -1378,7 +1327,7 @@ func file_convene_actor_v1_actor_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convene_actor_v1_actor_proto_rawDesc), len(file_convene_actor_v1_actor_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

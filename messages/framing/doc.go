@@ -7,6 +7,7 @@
 // maximum message size, DefaultMaxSize unless configured, so a peer cannot
 // make the reader allocate more than that per message.
 //
-// After ErrTooLarge or ErrMalformed the stream position is no longer at a
-// frame boundary, so the caller must close the stream.
+// After any error from Reader.Read other than io.EOF, including a read
+// deadline error, the Reader may have consumed part of a frame, so the
+// caller must stop reading and close the stream.
 package framing

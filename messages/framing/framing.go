@@ -94,7 +94,8 @@ func (r *Reader) readBody(size int) ([]byte, error) {
 	if size <= r.br.Size() {
 		body, err := r.br.Peek(size)
 		if err == nil {
-			_, _ = r.br.Discard(size) // cannot fail after a successful Peek
+			// Discard cannot fail here, because Peek has buffered size bytes.
+			_, _ = r.br.Discard(size)
 			return body, nil
 		}
 		return nil, r.bodyError(size, len(body), err)
@@ -143,9 +144,8 @@ func Marshal(m proto.Message, maxSize int) ([]byte, error) {
 	return frame, nil
 }
 
-// Write encodes m as one frame and writes it with a single w.Write call, so
-// that concurrent writers serialized by the caller never interleave partial
-// frames. A maxSize of zero or less selects DefaultMaxSize. It returns an
+// Write encodes m as one frame and writes it with a single call to w.Write.
+// It is not safe to call concurrently on one w. A maxSize of zero or less selects DefaultMaxSize. It returns an
 // error wrapping ErrTooLarge when the encoded message exceeds maxSize bytes.
 func Write(w io.Writer, m proto.Message, maxSize int) error {
 	frame, err := Marshal(m, maxSize)

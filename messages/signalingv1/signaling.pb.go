@@ -375,6 +375,8 @@ const (
 	GoodbyeReason_GOODBYE_REASON_INTERNAL_ERROR GoodbyeReason = 9
 	// The meeting failed and was closed; join it again.
 	GoodbyeReason_GOODBYE_REASON_REJOIN GoodbyeReason = 10
+	// Another node hosts the meeting; connect to redirect_url.
+	GoodbyeReason_GOODBYE_REASON_REDIRECT GoodbyeReason = 11
 )
 
 // Enum value maps for GoodbyeReason.
@@ -391,6 +393,7 @@ var (
 		8:  "GOODBYE_REASON_JOIN_REJECTED",
 		9:  "GOODBYE_REASON_INTERNAL_ERROR",
 		10: "GOODBYE_REASON_REJOIN",
+		11: "GOODBYE_REASON_REDIRECT",
 	}
 	GoodbyeReason_value = map[string]int32{
 		"GOODBYE_REASON_UNSPECIFIED":    0,
@@ -404,6 +407,7 @@ var (
 		"GOODBYE_REASON_JOIN_REJECTED":  8,
 		"GOODBYE_REASON_INTERNAL_ERROR": 9,
 		"GOODBYE_REASON_REJOIN":         10,
+		"GOODBYE_REASON_REDIRECT":       11,
 	}
 )
 
@@ -1568,7 +1572,8 @@ type JoinResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	MeetingId     string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
 	ParticipantId string                 `protobuf:"bytes,2,opt,name=participant_id,json=participantId,proto3" json:"participant_id,omitempty"`
-	// UUIDv7 of this session; send it with binding_token to resume.
+	// UUIDv7 issued at the first join and kept by every resume of the same
+	// participant; send it with binding_token to resume.
 	CorrelationId string `protobuf:"bytes,3,opt,name=correlation_id,json=correlationId,proto3" json:"correlation_id,omitempty"`
 	// 64 hex characters; valid while connected and for grace_period after the
 	// connection drops. Each resume consumes it and returns a new one.
@@ -2398,7 +2403,7 @@ const file_convene_signaling_v1_signaling_proto_rawDesc = "" +
 	"\x1dERROR_CODE_RESOURCE_EXHAUSTED\x10\v\x12\x1a\n" +
 	"\x16ERROR_CODE_UNAVAILABLE\x10\f\x12\x1b\n" +
 	"\x17ERROR_CODE_JOIN_TIMEOUT\x10\r\x12\x17\n" +
-	"\x13ERROR_CODE_INTERNAL\x10\x0e*\xe0\x02\n" +
+	"\x13ERROR_CODE_INTERNAL\x10\x0e*\xfd\x02\n" +
 	"\rGoodbyeReason\x12\x1e\n" +
 	"\x1aGOODBYE_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13GOODBYE_REASON_LEFT\x10\x01\x12 \n" +
@@ -2411,7 +2416,8 @@ const file_convene_signaling_v1_signaling_proto_rawDesc = "" +
 	"\x1cGOODBYE_REASON_JOIN_REJECTED\x10\b\x12!\n" +
 	"\x1dGOODBYE_REASON_INTERNAL_ERROR\x10\t\x12\x19\n" +
 	"\x15GOODBYE_REASON_REJOIN\x10\n" +
-	"*\xe0\x03\n" +
+	"\x12\x1b\n" +
+	"\x17GOODBYE_REASON_REDIRECT\x10\v*\xe0\x03\n" +
 	"\x10SessionCloseCode\x12\"\n" +
 	"\x1eSESSION_CLOSE_CODE_UNSPECIFIED\x10\x00\x12%\n" +
 	"!SESSION_CLOSE_CODE_PROTOCOL_ERROR\x10\x01\x12(\n" +

@@ -31,8 +31,8 @@ const (
 // expires within RenewBefore of now, or when it is not yet valid at now.
 // It creates dataDir with mode 0700 if missing and writes the key with mode
 // 0600. It returns ErrInsecureKeyFile when the stored key file is accessible
-// by group or others, and ErrInvalidCertificate when a stored file cannot be
-// parsed; in that case it does not overwrite the files.
+// by group or others. It returns ErrInvalidCertificate when a stored file
+// cannot be parsed, and then leaves the files unchanged.
 //
 // A replaced certificate has a new fingerprint, so clients that pin it need
 // the new value. LoadOrCreate is not safe to call from several processes

@@ -1,0 +1,319 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	protocluster "github.com/asynkron/protoactor-go/cluster"
+
+	"github.com/convene/convene/actors"
+	"github.com/convene/convene/cluster"
+	"github.com/convene/convene/config"
+	"github.com/convene/convene/control"
+	"github.com/convene/convene/httpapi"
+	"github.com/convene/convene/internal/clock"
+	"github.com/convene/convene/signaling"
+	"github.com/convene/convene/store"
+	"github.com/convene/convene/transport/wt"
+)
+
+// Options are the parts of a node that tests and embedders replace.
+type Options struct {
+	// Logger receives the node's logs; nil discards them.
+	Logger *slog.Logger
+	// ActorLogger receives protoactor's logs; nil discards them.
+	ActorLogger *slog.Logger
+	// Clock drives grace periods and token expiry; nil is the system clock.
+	Clock clock.Clock
+	// Store keeps meeting snapshots; nil is an in-process store.
+	Store store.Store
+	// Observer receives metrics events; nil discards them.
+	Observer actors.Observer
+}
+
+// Endpoints are the addresses a started node serves.
+type Endpoints struct {
+	NodeID       string
+	GRPCAddr     string
+	SignalingURL string
+	HTTPAddr     string
+	ClusterAddr  string
+	// CertificateSHA256 is the lowercase hex SHA-256 of the signaling
+	// certificate, for browsers' serverCertificateHashes.
+	CertificateSHA256 string
+	// ControlTokenFile is where the control bearer token lives, if in a file.
+	ControlTokenFile string
+	// DevKeyFile is the development join-token key, when no key file is set.
+	DevKeyFile string
+}
+
+// Node is one Convene node. Start it once and Stop it once.
+type Node struct {
+	cfg     config.Config
+	opts    Options
+	log     *slog.Logger
+	secrets *secrets
+	nodeID  string
+
+	member     *cluster.Member
+	controller *actor.PID
+	signaling  *wt.Server
+	control    *control.Server
+	http       *httpapi.Server
+
+	// sessions tracks the goroutines of Connection actors.
+	sessions sync.WaitGroup
+	draining atomic.Bool
+	ready    atomic.Bool
+	started  time.Time
+	endpoints Endpoints
+}
+
+// New validates cfg and loads or creates the node's secrets. It binds no
+// socket; Start does.
+func New(cfg config.Config, opts Options) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.ActorLogger == nil {
+		opts.ActorLogger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Store == nil {
+		opts.Store = store.NewMemory()
+	}
+	if opts.Observer == nil {
+		opts.Observer = actors.NopObserver{}
+	}
+
+	s, err := loadSecrets(cfg, opts.Clock.Now)
+	if err != nil {
+		return nil, err
+	}
+	nodeID := cfg.NodeID
+	if nodeID == "" {
+		nodeID = randomNodeID()
+	}
+	return &Node{
+		cfg:     cfg,
+		opts:    opts,
+		log:     opts.Logger.With("node_id", nodeID),
+		secrets: s,
+		nodeID:  nodeID,
+	}, nil
+}
+
+// Start binds every endpoint and joins the cluster. On error it stops what
+// it started.
+func (n *Node) Start(ctx context.Context) (err error) {
+	n.started = n.opts.Clock.Now()
+	defer func() {
+		if err != nil {
+			stopCtx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
+			defer cancel()
+			_ = n.Stop(stopCtx)
+		}
+	}()
+
+	// The signaling endpoint binds first: Meetings put its URL into
+	// placements. Sessions that arrive before the cluster member started
+	// get "unavailable".
+	handler, err := signaling.NewHandler(signaling.Config{
+		Meetings:       n,
+		Verifier:       n.secrets.verifier,
+		JoinTimeout:    n.cfg.JoinTimeout,
+		MaxMessageSize: n.cfg.MaxMessageSize,
+		Draining:       n.draining.Load,
+		Logger:         n.log.With("component", "signaling"),
+		Observer:       n.opts.Observer,
+	})
+	if err != nil {
+		return err
+	}
+	n.signaling, err = wt.NewServer(wt.ServerConfig{
+		Addr:           n.cfg.SignalingAddr,
+		Certificate:    n.secrets.cert.TLS,
+		AllowedOrigins: n.cfg.AllowedOrigins,
+		Logger:         n.log.With("component", "webtransport"),
+	}, handler.ServeSession)
+	if err != nil {
+		return err
+	}
+	if err := n.signaling.Start(); err != nil {
+		return fmt.Errorf("start signaling endpoint on %s: %w", n.cfg.SignalingAddr, err)
+	}
+	signalingURL := n.cfg.SignalingURL
+	if signalingURL == "" {
+		signalingURL = n.signaling.URL()
+	}
+
+	meetingProps := actors.NewMeetingProps(actors.MeetingConfig{
+		NodeID:            n.nodeID,
+		SignalingURL:      signalingURL,
+		CertificateSHA256: n.secrets.cert.Fingerprint(),
+		GracePeriod:       n.cfg.GracePeriod,
+		MaxParticipants:   n.cfg.MaxParticipantsPerMeeting,
+		Store:             n.opts.Store,
+		Keyring:           actors.StaticKeyring{K: n.secrets.keyring},
+		Clock:             n.opts.Clock,
+		Logger:            n.log,
+		Observer:          n.opts.Observer,
+		Connection: actors.ConnectionConfig{
+			QueueSize:    n.cfg.OutboundQueueSize,
+			WriteTimeout: n.cfg.WriteTimeout,
+			Go:           n.goSession,
+		},
+	})
+	n.member, err = cluster.Start(ctx, cluster.Config{
+		Name:     n.cfg.ClusterName,
+		Provider: n.cfg.ClusterProvider,
+		Addr:     n.cfg.ClusterAddr,
+		Kinds:    []*protocluster.Kind{protocluster.NewKind(actors.MeetingKind, meetingProps)},
+		Logger:   n.opts.ActorLogger,
+	})
+	if err != nil {
+		return err
+	}
+	n.controller, err = n.member.System.Root.SpawnNamed(actors.NewControllerProps(actors.ControllerConfig{
+		MaxMeetings:        n.cfg.MaxMeetings,
+		MaxParticipants:    n.cfg.MaxParticipants,
+		AdmissionThreshold: n.cfg.AdmissionThreshold,
+		Logger:             n.log,
+	}), actors.ControllerName)
+	if err != nil {
+		return fmt.Errorf("spawn meeting controller: %w", err)
+	}
+	n.member.System.Root.Send(n.controller, &actors.SetReady{Ready: true})
+
+	n.control, err = control.NewServer(control.ServerConfig{
+		Addr:   n.cfg.GRPCAddr,
+		Token:  n.secrets.controlToken,
+		Logger: n.log,
+	}, &backend{node: n})
+	if err != nil {
+		return err
+	}
+	if err := n.control.Start(); err != nil {
+		return fmt.Errorf("start control endpoint on %s: %w", n.cfg.GRPCAddr, err)
+	}
+
+	n.http = httpapi.NewServer(httpapi.Config{Addr: n.cfg.HTTPAddr, Ready: n.readiness, Logger: n.log.With("component", "http")})
+	if err := n.http.Start(); err != nil {
+		return fmt.Errorf("start HTTP endpoint on %s: %w", n.cfg.HTTPAddr, err)
+	}
+
+	n.endpoints = Endpoints{
+		NodeID:            n.nodeID,
+		GRPCAddr:          n.control.Addr().String(),
+		SignalingURL:      signalingURL,
+		HTTPAddr:          n.http.Addr().String(),
+		ClusterAddr:       n.member.Address(),
+		CertificateSHA256: n.secrets.cert.Fingerprint(),
+		DevKeyFile:        n.secrets.devKeyFile,
+	}
+	if n.cfg.ControlToken == "" {
+		n.endpoints.ControlTokenFile = n.cfg.ControlTokenPath()
+	}
+	n.ready.Store(true)
+	n.log.Info("node started", "grpc_addr", n.endpoints.GRPCAddr, "signaling_url", signalingURL,
+		"http_addr", n.endpoints.HTTPAddr, "cluster_addr", n.endpoints.ClusterAddr)
+	return nil
+}
+
+// Endpoints returns the addresses of a started node.
+func (n *Node) Endpoints() Endpoints { return n.endpoints }
+
+// ControlToken returns the bearer token of the control API.
+func (n *Node) ControlToken() string { return n.secrets.controlToken }
+
+// Stop drains the node: it rejects new work, closes the sessions, stops
+// every endpoint and the actor system, and waits for the session
+// goroutines, within ctx.
+func (n *Node) Stop(ctx context.Context) error {
+	n.draining.Store(true)
+	n.ready.Store(false)
+	var errs []error
+	if n.member != nil && n.controller != nil {
+		n.member.System.Root.Send(n.controller, &actors.SetDraining{Draining: true})
+	}
+	if n.control != nil {
+		n.control.SetServing(false)
+	}
+	if n.signaling != nil {
+		if err := n.signaling.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop signaling endpoint: %w", err))
+		}
+	}
+	if n.control != nil {
+		if err := n.control.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop control endpoint: %w", err))
+		}
+	}
+	if n.member != nil {
+		if err := n.member.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := n.waitSessions(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if n.http != nil {
+		if err := n.http.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop HTTP endpoint: %w", err))
+		}
+	}
+	n.log.Info("node stopped")
+	return errors.Join(errs...)
+}
+
+func (n *Node) goSession(f func()) {
+	n.sessions.Add(1)
+	go func() {
+		defer n.sessions.Done()
+		f()
+	}()
+}
+
+func (n *Node) waitSessions(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		n.sessions.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for session goroutines: %w", ctx.Err())
+	}
+}
+
+// readiness returns nil when the node can take meetings, else the reason.
+func (n *Node) readiness() error {
+	switch {
+	case n.draining.Load():
+		return errors.New("draining")
+	case !n.ready.Load():
+		return errors.New("cluster member not started")
+	}
+	return nil
+}
+
+func randomNodeID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "node-" + hex.EncodeToString(b[:])
+}
