@@ -70,10 +70,10 @@ type Node struct {
 	http       *httpapi.Server
 
 	// sessions tracks the goroutines of Connection actors.
-	sessions sync.WaitGroup
-	draining atomic.Bool
-	ready    atomic.Bool
-	started  time.Time
+	sessions  sync.WaitGroup
+	draining  atomic.Bool
+	ready     atomic.Bool
+	started   time.Time
 	endpoints Endpoints
 }
 
