@@ -2,6 +2,8 @@ package actors
 
 import (
 	"log/slog"
+
+	"github.com/asynkron/protoactor-go/actor"
 	"time"
 
 	"github.com/convene/convene/auth/binding"
@@ -47,8 +49,24 @@ type MeetingConfig struct {
 	Observer Observer
 	// StoreTimeout bounds one store call.
 	StoreTimeout time.Duration
+	// MaxRestarts is how many panics within RestartWindow a meeting
+	// survives; past that it ends and tells its clients to rejoin.
+	MaxRestarts   int
+	RestartWindow time.Duration
+	// Directory lists the node's live meetings for its MeetingController;
+	// nil keeps a private one.
+	Directory *Directory
 
 	Connection ConnectionConfig
+	// ConnectionProps are extra Props options of every Connection, such as
+	// mailbox statistics.
+	ConnectionProps []actor.PropsOption
+	// Overload tells a Meeting that its mailbox is critical; it then
+	// coalesces self-mute broadcasts. Nil disables shedding.
+	Overload *Overload
+
+	// state is shared by every activation made from one Props.
+	state *nodeState
 }
 
 // KeyringSource returns the binding keyring in force; the node swaps it when
@@ -75,6 +93,9 @@ type ConnectionConfig struct {
 	Go func(func())
 	// Observer receives metrics events; nil discards them.
 	Observer Observer
+	// Overload tells a Connection that its mailbox is critical; it then
+	// disconnects its client as too slow. Nil disables the check.
+	Overload *Overload
 }
 
 func (c *MeetingConfig) withDefaults() *MeetingConfig {
@@ -100,10 +121,21 @@ func (c *MeetingConfig) withDefaults() *MeetingConfig {
 	if out.Store == nil {
 		out.Store = store.NewMemory()
 	}
-	out.Connection = out.Connection.withDefaults()
+	if out.MaxRestarts <= 0 {
+		out.MaxRestarts = DefaultMaxRestarts
+	}
+	if out.RestartWindow <= 0 {
+		out.RestartWindow = DefaultRestartWindow
+	}
+	if out.Directory == nil {
+		out.Directory = NewDirectory()
+	}
+	out.state = newNodeState()
+	// Inherit the observer before the defaults fill it with NopObserver.
 	if out.Connection.Observer == nil {
 		out.Connection.Observer = out.Observer
 	}
+	out.Connection = out.Connection.withDefaults()
 	return &out
 }
 

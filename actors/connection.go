@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -13,93 +11,63 @@ import (
 	"github.com/convene/convene/messages/signalingv1"
 )
 
-// maxFramesInFlight bounds the client frames a Connection's reader has
-// handed to the actor but the actor has not handled yet. When it is
-// reached the reader stops reading, and QUIC flow control slows the client.
+// maxFramesInFlight bounds the client frames a session's reader has handed
+// to the actor but the actor has not handled yet. When it is reached the
+// reader stops reading, and QUIC flow control slows the client.
 const maxFramesInFlight = 64
 
 // Connection is the actor of one client session. It is a child of the
 // Meeting that hosts the session.
 type Connection struct {
-	cfg    ConnectionConfig
-	stream Stream
-	log    *slog.Logger
-
-	queue chan outFrame
-	// finalCh carries the goodbye the writer sends after the queue closes.
-	finalCh chan finalFrame
-	// closing is set once no more frames may be queued: the final goodbye
-	// is queued or the session is gone.
-	closing bool
-	// stopped tells the goroutines that the actor is gone, so that they stop
-	// sending it messages.
-	stopped atomic.Bool
-	// credits limits the frames in flight from the reader to the actor.
-	credits chan struct{}
-
-	system *actor.ActorSystem
-	self   *actor.PID
+	s   *session
+	log *slog.Logger
 }
 
-// finalFrame marks the goodbye after which the writer closes the session.
-type finalFrame struct {
-	outFrame
-	code   signalingv1.SessionCloseCode
-	reason string
-}
-
-func newConnectionProps(cfg ConnectionConfig, stream Stream, logger *slog.Logger) *actor.Props {
+func newConnectionProps(s *session, logger *slog.Logger, opts ...actor.PropsOption) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &Connection{
-			cfg:     cfg,
-			stream:  stream,
-			log:     logger,
-			queue:   make(chan outFrame, cfg.QueueSize),
-			finalCh: make(chan finalFrame, 1),
-			credits: make(chan struct{}, maxFramesInFlight),
-		}
-	})
+		return &Connection{s: s, log: logger}
+	}, opts...)
 }
 
 // Receive dispatches each message to its handler.
 func (c *Connection) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		c.onStarted(ctx)
+		c.s.attach(ctx.Self())
 	case *frameRead:
-		<-c.credits
+		<-c.s.credits
 		c.onFrame(ctx, msg.msg)
 	case *readFailed:
 		c.onReadFailed(ctx, msg.err)
 	case outFrame:
+		if c.s.cfg.Overload.Critical(ctx.Self().GetId()) {
+			c.tooSlow("connection mailbox critical")
+			return
+		}
 		c.enqueue(msg)
 	case *closeSession:
 		c.finish(msg.goodbye, msg.code)
+	case *InjectPanic:
+		panic(fmt.Sprintf("injected fault in connection: %s", msg.Reason))
 	case *writeFailed:
 		c.log.Debug("connection write failed", "error", msg.err)
 		ctx.Stop(ctx.Self())
 	case *writerDone:
 		ctx.Stop(ctx.Self())
 	case *actor.Stopping:
-		c.onStopping()
+		c.onStopping(ctx)
 	case *actor.Stopped, *actor.Restarting:
 	default:
 		c.log.Warn("connection received an unexpected message", "type", fmt.Sprintf("%T", msg))
 	}
 }
 
-func (c *Connection) onStarted(ctx actor.Context) {
-	c.system, c.self = ctx.ActorSystem(), ctx.Self()
-	c.cfg.Go(c.write)
-	c.cfg.Go(c.read)
-}
-
 // onFrame validates a client frame. Pings are answered here; everything
 // else goes to the Meeting.
 func (c *Connection) onFrame(ctx actor.Context, msg *signalingv1.ClientMessage) {
 	kind := ClientKind(msg)
-	c.cfg.Observer.MessageReceived(kind)
-	if c.closing {
+	c.s.cfg.Observer.MessageReceived(kind)
+	if c.s.closing {
 		return
 	}
 	switch msg.GetPayload().(type) {
@@ -116,7 +84,7 @@ func (c *Connection) onFrame(ctx actor.Context, msg *signalingv1.ClientMessage) 
 // malformed frames are protocol errors: the client gets an error and a
 // goodbye. Anything else means the session is gone.
 func (c *Connection) onReadFailed(ctx actor.Context, err error) {
-	if c.closing {
+	if c.s.closing {
 		return
 	}
 	switch {
@@ -132,10 +100,10 @@ func (c *Connection) onReadFailed(ctx actor.Context, err error) {
 			signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_PROTOCOL_ERROR)
 	default:
 		c.log.Debug("connection session ended", "error", err)
-		c.closing = true
-		close(c.queue)
+		c.s.closing = true
+		close(c.s.queue)
 		// The client is gone; closing waits for it, so not on this goroutine.
-		c.cfg.Go(func() { c.stream.Close(signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_UNSPECIFIED, "") })
+		c.s.cfg.Go(func() { c.s.stream.Close(signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_UNSPECIFIED, "") })
 		ctx.Stop(ctx.Self())
 	}
 }
@@ -152,19 +120,24 @@ func (c *Connection) enqueueMessage(msg *signalingv1.ServerMessage) {
 // enqueue queues a frame for the writer without ever blocking. A full queue
 // means the client does not read fast enough: it is disconnected.
 func (c *Connection) enqueue(frame outFrame) {
-	if c.closing {
-		c.cfg.Observer.MessageDropped("closing")
+	if c.s.closing {
+		c.s.cfg.Observer.MessageDropped("closing")
 		return
 	}
 	select {
-	case c.queue <- frame:
-		c.cfg.Observer.MessageSent(frame.kind)
+	case c.s.queue <- frame:
+		c.s.cfg.Observer.MessageSent(frame.kind)
 	default:
-		c.cfg.Observer.MessageDropped("too_slow")
-		c.log.Warn("connection closed: client too slow", "queue_size", c.cfg.QueueSize)
-		c.finish(&signalingv1.Goodbye{Reason: signalingv1.GoodbyeReason_GOODBYE_REASON_TOO_SLOW, Message: "client did not read fast enough"},
-			signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_TOO_SLOW)
+		c.tooSlow("outbound queue full")
 	}
+}
+
+// tooSlow disconnects a client that does not keep up with its messages.
+func (c *Connection) tooSlow(why string) {
+	c.s.cfg.Observer.MessageDropped("too_slow")
+	c.log.Warn("connection closed: client too slow", "cause", why, "queue_size", c.s.cfg.QueueSize)
+	c.finish(&signalingv1.Goodbye{Reason: signalingv1.GoodbyeReason_GOODBYE_REASON_TOO_SLOW, Message: "client did not read fast enough"},
+		signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_TOO_SLOW)
 }
 
 // finish hands the writer a final goodbye, after which it closes the
@@ -172,91 +145,44 @@ func (c *Connection) enqueue(frame outFrame) {
 // queue is full, in which case they are dropped so that the goodbye goes
 // out promptly.
 func (c *Connection) finish(goodbye *signalingv1.Goodbye, code signalingv1.SessionCloseCode) {
-	if c.closing {
+	if c.s.closing {
 		return
 	}
-	c.closing = true
+	c.s.closing = true
 	frame, err := encode(&signalingv1.ServerMessage{Payload: &signalingv1.ServerMessage_Goodbye{Goodbye: goodbye}})
 	if err != nil {
 		c.log.Error("connection failed to encode a goodbye", "error", err)
 	}
-	if len(c.queue) == cap(c.queue) {
+	if len(c.s.queue) == cap(c.s.queue) {
 		c.dropQueued()
 	}
-	c.finalCh <- finalFrame{outFrame: frame, code: code, reason: goodbye.GetMessage()}
-	close(c.queue)
-	c.cfg.Observer.MessageSent(frame.kind)
+	c.s.finalCh <- finalFrame{outFrame: frame, code: code, reason: goodbye.GetMessage()}
+	close(c.s.queue)
+	c.s.cfg.Observer.MessageSent(frame.kind)
 }
 
 func (c *Connection) dropQueued() {
 	for {
 		select {
-		case <-c.queue:
-			c.cfg.Observer.MessageDropped("too_slow")
+		case <-c.s.queue:
+			c.s.cfg.Observer.MessageDropped("too_slow")
 		default:
 			return
 		}
 	}
 }
 
-// onStopping runs when the Connection stops for any reason. A Connection
-// stopped without a goodbye (its Meeting's supervisor stopped it after a
-// panic, or its Meeting stopped) tells the client to resume.
-func (c *Connection) onStopping() {
-	if !c.closing {
+// onStopping runs when the Connection stops. A session handed over to a
+// restarted Meeting is left open. Otherwise a Connection stopped without a
+// goodbye (its Meeting's supervisor stopped it after a panic, or its
+// Meeting stopped) tells the client to resume.
+func (c *Connection) onStopping(ctx actor.Context) {
+	if !c.s.ownedBy(ctx.Self()) {
+		return
+	}
+	if !c.s.closing {
 		c.finish(&signalingv1.Goodbye{Reason: signalingv1.GoodbyeReason_GOODBYE_REASON_INTERNAL_ERROR, Message: "connection failed; resume with the binding token"},
 			signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_INTERNAL_ERROR)
 	}
-	c.stopped.Store(true)
-}
-
-// read runs on its own goroutine until the stream fails.
-func (c *Connection) read() {
-	for {
-		msg := &signalingv1.ClientMessage{}
-		err := c.stream.Read(msg)
-		if c.stopped.Load() {
-			return
-		}
-		if err != nil {
-			c.system.Root.Send(c.self, &readFailed{err: err})
-			return
-		}
-		c.credits <- struct{}{}
-		c.system.Root.Send(c.self, &frameRead{msg: msg})
-	}
-}
-
-// write runs on its own goroutine: it drains the queue, then writes the
-// final goodbye, if any, and closes the session.
-func (c *Connection) write() {
-	for frame := range c.queue {
-		if err := c.writeFrame(frame.data); err != nil {
-			c.stream.Close(signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_UNSPECIFIED, "")
-			c.tell(&writeFailed{err: err})
-			return
-		}
-	}
-	select {
-	case f := <-c.finalCh:
-		if len(f.data) > 0 {
-			_ = c.writeFrame(f.data)
-		}
-		c.stream.Close(f.code, f.reason)
-	default:
-	}
-	c.tell(&writerDone{})
-}
-
-func (c *Connection) writeFrame(data []byte) error {
-	if err := c.stream.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
-		return err
-	}
-	return c.stream.Write(data)
-}
-
-func (c *Connection) tell(msg any) {
-	if !c.stopped.Load() {
-		c.system.Root.Send(c.self, msg)
-	}
+	c.s.stop()
 }

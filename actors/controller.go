@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -70,6 +71,8 @@ type NodeStatus struct {
 	Connected       int
 	MaxMeetings     int
 	MaxParticipants int
+	// AtCapacity is true when the node rejects assignments as at capacity.
+	AtCapacity bool
 }
 
 // ListMeetings asks for a page of the registry, in meeting id order,
@@ -94,6 +97,17 @@ type ControllerConfig struct {
 	// assignments are rejected as at capacity.
 	AdmissionThreshold float64
 	Logger             *slog.Logger
+	// Directory lists the node's live meetings; a restarted controller asks
+	// them for reports. Nil means no rebuild.
+	Directory *Directory
+	// Observer counts panics; nil discards them.
+	Observer Observer
+}
+
+// controllerFlags keep the draining and ready switches across restarts.
+type controllerFlags struct {
+	draining atomic.Bool
+	ready    atomic.Bool
 }
 
 // MeetingController admits meeting assignments and keeps the registry of
@@ -104,8 +118,7 @@ type MeetingController struct {
 	meetings map[MeetingID]MeetingReport
 	// reserved holds admitted meetings that have not reported yet.
 	reserved map[MeetingID]struct{}
-	draining bool
-	ready    bool
+	flags    *controllerFlags
 }
 
 // NewControllerProps returns the Props of the MeetingController.
@@ -116,12 +129,17 @@ func NewControllerProps(cfg ControllerConfig, opts ...actor.PropsOption) *actor.
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = NopObserver{}
+	}
+	flags := &controllerFlags{}
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &MeetingController{
 			cfg:      cfg,
 			log:      cfg.Logger,
 			meetings: make(map[MeetingID]MeetingReport),
 			reserved: make(map[MeetingID]struct{}),
+			flags:    flags,
 		}
 	}, opts...)
 }
@@ -140,16 +158,35 @@ func (mc *MeetingController) Receive(c actor.Context) {
 	case *actor.Terminated:
 		mc.onTerminated(msg.Who)
 	case *SetDraining:
-		mc.draining = msg.Draining
+		mc.flags.draining.Store(msg.Draining)
 	case *SetReady:
-		mc.ready = msg.Ready
+		mc.flags.ready.Store(msg.Ready)
 	case *GetStatus:
 		c.Respond(mc.status())
 	case *ListMeetings:
 		c.Respond(mc.list(msg))
-	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	case *actor.Started:
+		mc.rebuild(c)
+	case *InjectPanic:
+		panic("injected fault in meeting controller: " + msg.Reason)
+	case *actor.Restarting:
+		mc.log.Error("meeting controller panicked; restarting", "actor", KindMeetingController)
+		mc.cfg.Observer.ActorPanicked(KindMeetingController)
+		mc.cfg.Observer.ActorRestarted(KindMeetingController)
+	case *actor.Stopping, *actor.Stopped:
 	default:
 		mc.log.Warn("meeting controller received an unexpected message", "type", fmt.Sprintf("%T", msg))
+	}
+}
+
+// rebuild asks every live meeting for a report. The registry is derived
+// state, so a restarted controller rebuilds it this way.
+func (mc *MeetingController) rebuild(c actor.Context) {
+	if mc.cfg.Directory == nil {
+		return
+	}
+	for _, pid := range mc.cfg.Directory.PIDs() {
+		c.Send(pid, &requestReport{})
 	}
 }
 
@@ -159,9 +196,9 @@ func (mc *MeetingController) onAdmit(msg *Admit) *Admission {
 		return &Admission{}
 	}
 	switch {
-	case mc.draining:
+	case mc.flags.draining.Load():
 		return &Admission{Reject: RejectDraining}
-	case !mc.ready:
+	case !mc.flags.ready.Load():
 		return &Admission{Reject: RejectUnhealthy}
 	case mc.atCapacity():
 		return &Admission{Reject: RejectAtCapacity}
@@ -173,13 +210,15 @@ func (mc *MeetingController) onAdmit(msg *Admit) *Admission {
 // atCapacity reports whether meetings or participants are at or above the
 // admission threshold of their capacity.
 func (mc *MeetingController) atCapacity() bool {
-	status := mc.status()
-	meetings := float64(status.Meetings + len(mc.reserved))
+	meetings := float64(len(mc.meetings) + len(mc.reserved))
 	if mc.cfg.MaxMeetings > 0 && meetings+1 > mc.cfg.AdmissionThreshold*float64(mc.cfg.MaxMeetings) {
 		return true
 	}
-	participants := float64(status.Participants)
-	return mc.cfg.MaxParticipants > 0 && participants >= mc.cfg.AdmissionThreshold*float64(mc.cfg.MaxParticipants)
+	participants := 0
+	for _, report := range mc.meetings {
+		participants += report.Participants
+	}
+	return mc.cfg.MaxParticipants > 0 && float64(participants) >= mc.cfg.AdmissionThreshold*float64(mc.cfg.MaxParticipants)
 }
 
 func (mc *MeetingController) onReport(c actor.Context, msg *MeetingReport) {
@@ -212,8 +251,8 @@ func (mc *MeetingController) onTerminated(pid *actor.PID) {
 
 func (mc *MeetingController) status() *NodeStatus {
 	status := &NodeStatus{
-		Ready:           mc.ready,
-		Draining:        mc.draining,
+		Ready:           mc.flags.ready.Load(),
+		Draining:        mc.flags.draining.Load(),
 		Meetings:        len(mc.meetings),
 		MaxMeetings:     mc.cfg.MaxMeetings,
 		MaxParticipants: mc.cfg.MaxParticipants,
@@ -222,6 +261,7 @@ func (mc *MeetingController) status() *NodeStatus {
 		status.Participants += report.Participants
 		status.Connected += report.Connected
 	}
+	status.AtCapacity = mc.atCapacity()
 	return status
 }
 

@@ -30,6 +30,14 @@ type Meeting struct {
 	// ending is true after EndMeeting, while the Connections flush their
 	// goodbyes.
 	ending bool
+	// restarting is set on an instance that panicked: protoactor still
+	// delivers the Terminated messages of its children to it, and they
+	// must not mark the parked sessions' participants disconnected.
+	restarting bool
+	// stopping is set once the activation stops: the Terminated messages of
+	// its Connections still arrive, and they must not start grace timers
+	// or report the meeting after it unregistered.
+	stopping bool
 
 	participants map[ParticipantID]*participant
 	// order is the roster order, which is the join order.
@@ -41,6 +49,11 @@ type Meeting struct {
 	// departed remembers correlation ids of removed participants, oldest
 	// first, so that a late resume learns it expired.
 	departed []string
+	// dirty holds participants whose self-mute broadcast is deferred while
+	// the mailbox is critical; nil when nothing is deferred.
+	dirty map[ParticipantID]struct{}
+	// sessions maps a Connection child's PID id to its session.
+	sessions map[string]*session
 	// connections counts live Connection children.
 	connections int
 
@@ -76,11 +89,15 @@ func newMeeting(cfg *MeetingConfig) *Meeting {
 		participants:  make(map[ParticipantID]*participant),
 		byConnection:  make(map[string]ParticipantID),
 		byCorrelation: make(map[string]ParticipantID),
+		sessions:      make(map[string]*session),
 	}
 }
 
 // Receive dispatches each message to its handler.
 func (m *Meeting) Receive(c actor.Context) {
+	if m.restarting {
+		return
+	}
 	switch msg := c.Message().(type) {
 	case *actor.Started:
 		m.system, m.self = c.ActorSystem(), c.Self()
@@ -107,9 +124,23 @@ func (m *Meeting) Receive(c actor.Context) {
 		m.onGraceExpired(c, msg)
 	case *actor.Terminated:
 		m.onConnectionTerminated(c, msg.Who)
+	case *requestReport:
+		if m.running {
+			m.report()
+		}
+	case *InjectPanic:
+		m.onInjectPanic(c, msg)
+	case *Drain:
+		m.onDrain(c, msg)
+	case *flushUpdates:
+		if m.running {
+			m.onFlushUpdates(c)
+		}
+	case *actor.Restarting:
+		m.onRestarting()
 	case *actor.Stopping:
 		m.onStopping()
-	case *actor.Stopped, *actor.Restarting:
+	case *actor.Stopped:
 	default:
 		m.log.Warn("meeting received an unexpected message", "type", fmt.Sprintf("%T", msg))
 	}
@@ -125,8 +156,15 @@ func (m *Meeting) onClusterInit(c actor.Context, identity string) {
 		m.log.Warn("meeting activated with an invalid id", "error", err)
 		return
 	}
-	if err := m.load(c); err != nil {
+	// Sessions parked by a previous instance that panicked.
+	adopted := m.cfg.state.adopt(m.id)
+	if m.cfg.state.restartBudgetSpent(m.id, m.cfg.MaxRestarts) {
+		m.giveUp(c, adopted)
+		return
+	}
+	if err := m.load(c, adopted); err != nil {
 		m.log.Error("meeting failed to load its snapshot", "error", err)
+		m.closeSessions(c, adopted, signalingv1.GoodbyeReason_GOODBYE_REASON_INTERNAL_ERROR, "meeting unavailable; resume with the binding token")
 	}
 }
 
@@ -207,12 +245,14 @@ func (m *Meeting) placement() *actorv1.MeetingPlacement {
 }
 
 func (m *Meeting) onStopping() {
+	m.stopping = true
 	for _, p := range m.participants {
 		p.stopGrace()
 	}
 	if m.stopTimer != nil {
 		m.stopTimer.Stop()
 	}
+	m.cfg.Directory.remove(m.id, m.self)
 	if m.running || m.ending {
 		m.system.Root.Send(m.controller, &MeetingStopped{MeetingID: m.id, PID: m.self})
 	}

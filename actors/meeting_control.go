@@ -117,3 +117,23 @@ func (m *Meeting) onControlMute(c actor.Context, msg *actorv1.MuteParticipant) {
 	}
 	c.Respond(&actorv1.MuteParticipantReply{Participant: target.view()})
 }
+
+// onDrain closes every session with a DRAINING goodbye. The participants
+// stay in the snapshot: their Connections' ends start their grace periods,
+// so they can resume wherever the meeting runs next.
+func (m *Meeting) onDrain(c actor.Context, msg *Drain) {
+	closed := 0
+	for _, id := range m.order {
+		p := m.participants[id]
+		if p.conn == nil {
+			continue
+		}
+		c.Send(p.conn, &closeSession{
+			goodbye: &signalingv1.Goodbye{Reason: signalingv1.GoodbyeReason_GOODBYE_REASON_DRAINING, Message: "node is shutting down; resume with the binding token", RedirectUrl: msg.RedirectURL},
+			code:    signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_DRAINING,
+		})
+		closed++
+	}
+	m.log.Info("meeting drained", "sessions", closed)
+	c.Respond(&Drained{Sessions: closed})
+}

@@ -26,17 +26,7 @@ const MaxDisplayNameBytes = 128
 // the goodbye reach the client through the same ordered queue.
 func (m *Meeting) onAttach(c actor.Context, msg *AttachSession) {
 	start := time.Now()
-	// The registry's next id makes the child name unique: a fixed name fails
-	// for every session after the first.
-	name := "conn" + c.ActorSystem().ProcessRegistry.NextId()
-	conn, err := c.SpawnNamed(newConnectionProps(m.cfg.Connection, msg.Stream, m.log), name)
-	if err != nil {
-		// SpawnNamed only fails on a duplicate name.
-		m.log.Error("meeting failed to spawn a connection", "error", err)
-		msg.Stream.Close(signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_INTERNAL_ERROR, "internal error")
-		return
-	}
-	m.connections++
+	conn := m.spawnConnection(c, newSession(msg.Stream, m.cfg.Connection, c.ActorSystem()))
 
 	join := msg.Join.GetJoin()
 	seq := msg.Join.GetSequence()
@@ -63,6 +53,7 @@ func (m *Meeting) join(c actor.Context, conn *actor.PID, seq uint64, join *signa
 	resume := signalingv1.ResumeResult_RESUME_RESULT_NOT_REQUESTED
 	if join.GetCorrelationId() != "" || join.GetBindingToken() != "" {
 		p, result := m.checkBinding(join, claims)
+		m.cfg.Observer.ResumeFinished(resumeLabel(result))
 		if result == signalingv1.ResumeResult_RESUME_RESULT_RESUMED {
 			if m.resume(c, conn, seq, p) {
 				return "resumed"
@@ -182,6 +173,7 @@ func (m *Meeting) resume(c actor.Context, conn *actor.PID, seq uint64, p *partic
 			signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_REPLACED, "another session resumed this participant")
 	}
 
+	m.sessions[conn.GetId()].setParticipant(p.id())
 	p.log.Info("participant resumed", "replaced_session", old != nil)
 	m.send(c, conn, m.joinResponse(seq, p, token, signalingv1.ResumeResult_RESUME_RESULT_RESUMED))
 	if !wasConnected {
@@ -246,6 +238,7 @@ func (m *Meeting) admitNew(c actor.Context, conn *actor.PID, seq uint64, join *s
 		return false
 	}
 
+	m.sessions[conn.GetId()].setParticipant(p.id())
 	p.log.Info("participant joined", "role", claims.Role, "resume_result", resume.String())
 	m.send(c, conn, m.joinResponse(seq, p, token, resume))
 	m.broadcast(c, &signalingv1.ServerMessage{Payload: &signalingv1.ServerMessage_ParticipantJoined{
@@ -287,6 +280,22 @@ func (m *Meeting) deliverPendingUnmuteRequests(c actor.Context, host *participan
 			continue
 		}
 		m.send(c, host.conn, unmuteRequested(p))
+	}
+}
+
+// resumeLabel names a resume result for metrics.
+func resumeLabel(r signalingv1.ResumeResult) string {
+	switch r {
+	case signalingv1.ResumeResult_RESUME_RESULT_RESUMED:
+		return "resumed"
+	case signalingv1.ResumeResult_RESUME_RESULT_REJECTED_REPLAYED:
+		return "replayed"
+	case signalingv1.ResumeResult_RESUME_RESULT_REJECTED_EXPIRED:
+		return "expired"
+	case signalingv1.ResumeResult_RESUME_RESULT_REJECTED_USER_MISMATCH:
+		return "user_mismatch"
+	default:
+		return "invalid"
 	}
 }
 

@@ -21,11 +21,45 @@ func (m *Meeting) onSelfMute(c actor.Context, p *participant, seq uint64, req *s
 		return
 	}
 	p.rec.SelfMute = &signalingv1.MuteState{Audio: req.GetAudio(), Video: req.GetVideo()}
+	if m.cfg.Overload.Critical(c.Self().GetId()) {
+		m.coalesce(c, p)
+		return
+	}
 	// Self-mute is informational, so a failed save does not block it.
 	if err := m.persist(); err != nil {
 		m.saveFailed(c, err)
 	}
 	m.broadcast(c, participantUpdated(p), "")
+}
+
+// coalesce defers a self-mute broadcast while the Meeting's mailbox is
+// critical: one flush, queued behind the backlog, broadcasts each changed
+// participant once and saves once, however many updates came in between.
+func (m *Meeting) coalesce(c actor.Context, p *participant) {
+	if m.dirty == nil {
+		m.dirty = make(map[ParticipantID]struct{})
+		m.log.Warn("meeting mailbox critical: coalescing self-mute updates")
+		c.Send(c.Self(), &flushUpdates{})
+	}
+	if _, pending := m.dirty[p.id()]; pending {
+		m.cfg.Observer.MessageDropped("coalesced")
+	}
+	m.dirty[p.id()] = struct{}{}
+}
+
+// onFlushUpdates broadcasts the coalesced self-mute changes.
+func (m *Meeting) onFlushUpdates(c actor.Context) {
+	dirty := m.dirty
+	m.dirty = nil
+	if err := m.persist(); err != nil {
+		m.saveFailed(c, err)
+	}
+	for _, id := range m.order {
+		if _, ok := dirty[id]; ok {
+			m.broadcast(c, participantUpdated(m.participants[id]), "")
+		}
+	}
+	m.log.Info("meeting flushed coalesced updates", "participants", len(dirty))
 }
 
 // onHostMute host-mutes a participant on behalf of a host.

@@ -67,8 +67,9 @@ func (m *Meeting) onLeave(c actor.Context, p *participant) {
 // late end changes nothing.
 func (m *Meeting) onConnectionTerminated(c actor.Context, conn *actor.PID) {
 	m.connections--
+	delete(m.sessions, conn.GetId())
 	id, attached := m.byConnection[conn.GetId()]
-	if attached {
+	if attached && !m.stopping {
 		m.disconnect(c, m.participants[id])
 	}
 	if m.ending && m.connections <= 0 {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/convene/convene/auth/binding"
 	"github.com/convene/convene/messages/actorv1"
+	"github.com/convene/convene/messages/signalingv1"
 	"github.com/convene/convene/store"
 )
 
@@ -20,18 +21,17 @@ const maxActivationAttempts = 3
 
 // load restores the meeting from its snapshot and claims the next
 // generation. A missing snapshot leaves the activation idle until an
-// ActivateMeeting creates it.
-func (m *Meeting) load(c actor.Context) error {
+// ActivateMeeting creates it. Parked sessions of a previous instance are
+// adopted by their participants.
+func (m *Meeting) load(c actor.Context, parked []*session) error {
 	for attempt := 0; attempt < maxActivationAttempts; attempt++ {
 		snap, err := m.storeLoad()
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && snap.GetEnded()) {
+			m.closeSessions(c, parked, signalingv1.GoodbyeReason_GOODBYE_REASON_REJOIN, "meeting is not running")
 			return nil
 		}
 		if err != nil {
 			return err
-		}
-		if snap.GetEnded() {
-			return nil
 		}
 
 		previous := snap.GetGeneration()
@@ -43,7 +43,7 @@ func (m *Meeting) load(c actor.Context) error {
 		if err != nil {
 			return err
 		}
-		m.restore(c, snap)
+		m.restore(c, snap, parked)
 		m.log.Info("meeting restored from its snapshot", "generation", snap.GetGeneration(), "participants", len(m.order))
 		return nil
 	}
@@ -63,7 +63,7 @@ func (m *Meeting) create(c actor.Context, msg *actorv1.ActivateMeeting) (bool, e
 	}
 	err := m.storeSave(snap, 0)
 	if errors.Is(err, store.ErrConflict) {
-		if err := m.load(c); err != nil {
+		if err := m.load(c, nil); err != nil {
 			return false, err
 		}
 		if !m.running {
@@ -76,24 +76,38 @@ func (m *Meeting) create(c actor.Context, msg *actorv1.ActivateMeeting) (bool, e
 	}
 	m.snap = snap
 	m.running = true
+	m.cfg.Directory.add(m.id, m.self)
 	m.report()
 	return true, nil
 }
 
-// restore installs a loaded snapshot. Participants that were connected
-// lost their Connections with the previous activation, so their grace
-// period starts now; disconnected ones keep their deadlines, and those
-// already past expire at once.
-func (m *Meeting) restore(c actor.Context, snap *actorv1.MeetingSnapshot) {
+// restore installs a loaded snapshot. Participants whose session was
+// parked by a panicking instance adopt it and stay connected. Other
+// participants that were connected lost their Connections with the
+// previous activation, so their grace period starts now; disconnected ones
+// keep their deadlines, and those already past expire at once.
+func (m *Meeting) restore(c actor.Context, snap *actorv1.MeetingSnapshot, parked []*session) {
 	now := m.cfg.Clock.Now()
 	m.snap = snap
 	m.running = true
+	m.cfg.Directory.add(m.id, m.self)
 	records := snap.GetParticipants()
 	snap.Participants = nil
+
+	sessions := make(map[ParticipantID]*session, len(parked))
+	for _, s := range parked {
+		sessions[s.participantID()] = s
+	}
 
 	var expired []*participant
 	for _, rec := range records {
 		p := &participant{rec: rec, log: m.log.With("participant_id", rec.GetParticipantId())}
+		if s, ok := sessions[p.id()]; ok && rec.GetConnected() {
+			delete(sessions, p.id())
+			p.conn = m.spawnConnection(c, s)
+			m.addParticipant(p)
+			continue
+		}
 		m.addParticipant(p)
 		if rec.GetConnected() {
 			rec.Connected = false
@@ -109,6 +123,11 @@ func (m *Meeting) restore(c actor.Context, snap *actorv1.MeetingSnapshot) {
 	for _, p := range expired {
 		m.removeParticipant(p)
 	}
+	orphans := make([]*session, 0, len(sessions))
+	for _, s := range sessions {
+		orphans = append(orphans, s)
+	}
+	m.closeSessions(c, orphans, signalingv1.GoodbyeReason_GOODBYE_REASON_INTERNAL_ERROR, "session lost; resume with the binding token")
 	if len(expired) > 0 || len(records) > 0 {
 		if err := m.persist(); err != nil {
 			m.log.Error("meeting failed to save its restored state", "error", err)

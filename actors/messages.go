@@ -56,9 +56,34 @@ type (
 	writerDone  struct{}
 )
 
+// flushUpdates broadcasts self-mute changes coalesced under load.
+type flushUpdates struct{}
+
 // graceExpired fires when a disconnected participant's grace period ends.
 // epoch tells a stale timer from the current one.
 type graceExpired struct {
 	participant ParticipantID
 	epoch       uint64
+}
+
+// InjectPanic makes the actor that receives it panic. It exists for fault
+// injection tests and is a local Go value, so no client or remote node can
+// send it. A Meeting that receives one with Participant set forwards it to
+// that participant's Connection.
+type InjectPanic struct {
+	Reason      string
+	Participant ParticipantID
+}
+
+// Drain asks a Meeting to close its sessions because the node is shutting
+// down. Each client gets a goodbye, with RedirectURL when another node can
+// host the meeting, after the frames already queued for it. The Meeting
+// replies with *Drained once the goodbyes are queued.
+type Drain struct {
+	RedirectURL string
+}
+
+// Drained answers Drain.
+type Drained struct {
+	Sessions int
 }

@@ -19,6 +19,14 @@ type Observer interface {
 	MessageDropped(reason string)
 	// GraceExpired counts participants removed when their grace period ended.
 	GraceExpired()
+	// ResumeFinished records a resume attempt: "resumed", "invalid",
+	// "replayed", "expired" or "user_mismatch".
+	ResumeFinished(result string)
+	// ActorPanicked counts panics by actor kind: "meeting", "connection" or
+	// "meeting_controller".
+	ActorPanicked(kind string)
+	// ActorRestarted counts restarts by actor kind.
+	ActorRestarted(kind string)
 }
 
 // NopObserver discards every event.
@@ -30,3 +38,6 @@ func (NopObserver) MessageReceived(string)             {}
 func (NopObserver) MessageSent(string)                 {}
 func (NopObserver) MessageDropped(string)              {}
 func (NopObserver) GraceExpired()                      {}
+func (NopObserver) ActorPanicked(string)               {}
+func (NopObserver) ActorRestarted(string)              {}
+func (NopObserver) ResumeFinished(string)              {}

@@ -152,6 +152,7 @@ func (b *backend) NodeStatus(ctx context.Context) (*controlv1.GetNodeStatusRespo
 		MaxMeetings:       uint32(status.MaxMeetings),
 		MaxParticipants:   uint32(status.MaxParticipants),
 		StartedAt:         timestamppb.New(b.node.started),
+		Mailboxes:         b.node.mailboxStatus(),
 	}, nil
 }
 

@@ -15,11 +15,13 @@ import (
 	protocluster "github.com/asynkron/protoactor-go/cluster"
 
 	"github.com/convene/convene/actors"
+	"github.com/convene/convene/actors/mailboxstats"
 	"github.com/convene/convene/cluster"
 	"github.com/convene/convene/config"
 	"github.com/convene/convene/control"
 	"github.com/convene/convene/httpapi"
 	"github.com/convene/convene/internal/clock"
+	"github.com/convene/convene/metrics"
 	"github.com/convene/convene/signaling"
 	"github.com/convene/convene/store"
 	"github.com/convene/convene/transport/wt"
@@ -35,8 +37,6 @@ type Options struct {
 	Clock clock.Clock
 	// Store keeps meeting snapshots; nil is an in-process store.
 	Store store.Store
-	// Observer receives metrics events; nil discards them.
-	Observer actors.Observer
 }
 
 // Endpoints are the addresses a started node serves.
@@ -65,9 +65,14 @@ type Node struct {
 
 	member     *cluster.Member
 	controller *actor.PID
-	signaling  *wt.Server
-	control    *control.Server
-	http       *httpapi.Server
+	directory  *actors.Directory
+	metrics    *metrics.Metrics
+	// mailboxes are the mailbox statistics of the meeting, connection and
+	// meeting controller kinds.
+	mailboxes []*mailboxstats.Tracker
+	signaling *wt.Server
+	control   *control.Server
+	http      *httpapi.Server
 
 	// sessions tracks the goroutines of Connection actors.
 	sessions  sync.WaitGroup
@@ -95,9 +100,6 @@ func New(cfg config.Config, opts Options) (*Node, error) {
 	if opts.Store == nil {
 		opts.Store = store.NewMemory()
 	}
-	if opts.Observer == nil {
-		opts.Observer = actors.NopObserver{}
-	}
 
 	s, err := loadSecrets(cfg, opts.Clock.Now)
 	if err != nil {
@@ -113,6 +115,7 @@ func New(cfg config.Config, opts Options) (*Node, error) {
 		log:     opts.Logger.With("node_id", nodeID),
 		secrets: s,
 		nodeID:  nodeID,
+		metrics: metrics.New(),
 	}, nil
 }
 
@@ -138,7 +141,8 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		MaxMessageSize: n.cfg.MaxMessageSize,
 		Draining:       n.draining.Load,
 		Logger:         n.log.With("component", "signaling"),
-		Observer:       n.opts.Observer,
+		Observer:       n.metrics,
+		Sessions:       n.metrics,
 	})
 	if err != nil {
 		return err
@@ -160,7 +164,13 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		signalingURL = n.signaling.URL()
 	}
 
+	n.directory = actors.NewDirectory()
+	overload := actors.NewOverload()
+	meetingMailbox, connectionMailbox, controllerMailbox := n.newMailboxTrackers(overload)
 	meetingProps := actors.NewMeetingProps(actors.MeetingConfig{
+		Overload:          overload,
+		ConnectionProps:   []actor.PropsOption{connectionMailbox.Props()},
+		Directory:         n.directory,
 		NodeID:            n.nodeID,
 		SignalingURL:      signalingURL,
 		CertificateSHA256: n.secrets.cert.Fingerprint(),
@@ -170,19 +180,22 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		Keyring:           actors.StaticKeyring{K: n.secrets.keyring},
 		Clock:             n.opts.Clock,
 		Logger:            n.log,
-		Observer:          n.opts.Observer,
+		Observer:          n.metrics,
 		Connection: actors.ConnectionConfig{
 			QueueSize:    n.cfg.OutboundQueueSize,
 			WriteTimeout: n.cfg.WriteTimeout,
 			Go:           n.goSession,
+			Overload:     overload,
 		},
-	})
+	}, meetingMailbox.Props())
 	n.member, err = cluster.Start(ctx, cluster.Config{
 		Name:     n.cfg.ClusterName,
 		Provider: n.cfg.ClusterProvider,
 		Addr:     n.cfg.ClusterAddr,
 		Kinds:    []*protocluster.Kind{protocluster.NewKind(actors.MeetingKind, meetingProps)},
 		Logger:   n.opts.ActorLogger,
+		// protoactor's own metrics go to the node's registry.
+		MeterProvider: n.metrics.MeterProvider(),
 	})
 	if err != nil {
 		return err
@@ -192,7 +205,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		MaxParticipants:    n.cfg.MaxParticipants,
 		AdmissionThreshold: n.cfg.AdmissionThreshold,
 		Logger:             n.log,
-	}), actors.ControllerName)
+		Directory:          n.directory,
+		Observer:           n.metrics,
+	}, controllerMailbox.Props()), actors.ControllerName)
 	if err != nil {
 		return fmt.Errorf("spawn meeting controller: %w", err)
 	}
@@ -210,7 +225,13 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("start control endpoint on %s: %w", n.cfg.GRPCAddr, err)
 	}
 
-	n.http = httpapi.NewServer(httpapi.Config{Addr: n.cfg.HTTPAddr, Ready: n.readiness, Logger: n.log.With("component", "http")})
+	n.metrics.SetStatusSource(n.metricsStatus)
+	n.http = httpapi.NewServer(httpapi.Config{
+		Addr:    n.cfg.HTTPAddr,
+		Ready:   n.readiness,
+		Metrics: n.metrics.Handler(),
+		Logger:  n.log.With("component", "http"),
+	})
 	if err := n.http.Start(); err != nil {
 		return fmt.Errorf("start HTTP endpoint on %s: %w", n.cfg.HTTPAddr, err)
 	}
@@ -239,9 +260,11 @@ func (n *Node) Endpoints() Endpoints { return n.endpoints }
 // ControlToken returns the bearer token of the control API.
 func (n *Node) ControlToken() string { return n.secrets.controlToken }
 
-// Stop drains the node: it rejects new work, closes the sessions, stops
-// every endpoint and the actor system, and waits for the session
-// goroutines, within ctx.
+// Stop drains the node within ctx: it rejects new meetings and sessions,
+// sends every session a goodbye after the frames already queued for it,
+// waits for the sessions to close, then stops every endpoint and the actor
+// system. The control API keeps answering (AssignMeeting with DRAINING)
+// until the sessions are gone.
 func (n *Node) Stop(ctx context.Context) error {
 	n.draining.Store(true)
 	n.ready.Store(false)
@@ -251,6 +274,9 @@ func (n *Node) Stop(ctx context.Context) error {
 	}
 	if n.control != nil {
 		n.control.SetServing(false)
+	}
+	if err := n.drainMeetings(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if n.signaling != nil {
 		if err := n.signaling.Shutdown(ctx); err != nil {
@@ -277,6 +303,29 @@ func (n *Node) Stop(ctx context.Context) error {
 	}
 	n.log.Info("node stopped")
 	return errors.Join(errs...)
+}
+
+// drainMeetings asks every local meeting to close its sessions and waits
+// until their goroutines ended.
+func (n *Node) drainMeetings(ctx context.Context) error {
+	if n.member == nil || n.directory == nil {
+		return nil
+	}
+	var futures []*actor.Future
+	for _, pid := range n.directory.PIDs() {
+		futures = append(futures, n.member.System.Root.RequestFuture(pid, &actors.Drain{}, requestTimeout(ctx)))
+	}
+	sessions := 0
+	for _, f := range futures {
+		reply, err := f.Result()
+		if err != nil {
+			n.log.Warn("meeting did not confirm the drain", "error", err)
+			continue
+		}
+		sessions += reply.(*actors.Drained).Sessions
+	}
+	n.log.Info("node draining", "meetings", len(futures), "sessions", sessions)
+	return n.waitSessions(ctx)
 }
 
 func (n *Node) goSession(f func()) {
@@ -309,8 +358,20 @@ func (n *Node) readiness() error {
 	case !n.ready.Load():
 		return errors.New("cluster member not started")
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	raw, err := n.askController(ctx, &actors.GetStatus{})
+	if err != nil {
+		return errors.New("meeting controller not answering")
+	}
+	if status := raw.(*actors.NodeStatus); status.AtCapacity {
+		return errors.New("at capacity")
+	}
 	return nil
 }
+
+// Metrics returns the node's metrics registry.
+func (n *Node) Metrics() *metrics.Metrics { return n.metrics }
 
 func randomNodeID() string {
 	var b [4]byte

@@ -45,7 +45,20 @@ type Config struct {
 	Draining func() bool
 	Logger   *slog.Logger
 	Observer actors.Observer
+	// Sessions counts open sessions; nil counts nothing.
+	Sessions SessionCounter
 }
+
+// SessionCounter counts open WebTransport sessions.
+type SessionCounter interface {
+	SessionOpened()
+	SessionClosed()
+}
+
+type nopSessions struct{}
+
+func (nopSessions) SessionOpened() {}
+func (nopSessions) SessionClosed() {}
 
 // Handler serves WebTransport sessions on the signaling endpoint.
 type Handler struct {
@@ -75,11 +88,16 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.Observer == nil {
 		cfg.Observer = actors.NopObserver{}
 	}
+	if cfg.Sessions == nil {
+		cfg.Sessions = nopSessions{}
+	}
 	return &Handler{cfg: cfg}, nil
 }
 
 // ServeSession handles one session until it ends. It is a wt.Handler.
 func (h *Handler) ServeSession(s *wt.Session) {
+	h.cfg.Sessions.SessionOpened()
+	defer h.cfg.Sessions.SessionClosed()
 	log := h.cfg.Logger.With("remote_addr", s.RemoteAddr().String())
 	stream := newSessionStream(s, h.cfg.MaxMessageSize)
 

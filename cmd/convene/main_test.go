@@ -28,7 +28,6 @@ func TestRun_ExitCodes(t *testing.T) {
 		{"token help", []string{"token", "-h"}, exitOK, "Usage: convene token", ""},
 		{"ctl unknown flag", []string{"ctl", "--bogus"}, exitUsage, "", "convene: ctl: flag provided but not defined: -bogus"},
 		{"ctl help", []string{"ctl", "-h"}, exitOK, "Methods:", ""},
-		{"node stub", []string{"node"}, exitFailure, "", "convene: not implemented\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
