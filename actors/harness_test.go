@@ -239,6 +239,9 @@ type harness struct {
 	controller *actor.PID
 	// props is the one Meeting Props of the node, as the cluster kind has.
 	props *actor.Props
+	// directory is shared by the Meetings and the MeetingController, as on
+	// a node, so that a restarted controller can rebuild its registry.
+	directory *actors.Directory
 
 	mu       sync.Mutex
 	streams  []*fakeStream
@@ -258,13 +261,14 @@ func newHarness(t *testing.T, configure ...func(*actors.MeetingConfig)) *harness
 	}
 	start := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	h := &harness{
-		t:        t,
-		system:   system,
-		clock:    clock.NewFake(start),
-		start:    start,
-		store:    store.NewMemory(),
-		keyring:  keyring,
-		observer: newRecordingObserver(),
+		t:         t,
+		system:    system,
+		clock:     clock.NewFake(start),
+		start:     start,
+		store:     store.NewMemory(),
+		keyring:   keyring,
+		observer:  newRecordingObserver(),
+		directory: actors.NewDirectory(),
 	}
 	h.cfg = actors.MeetingConfig{
 		NodeID:       "node-1",
@@ -274,16 +278,19 @@ func newHarness(t *testing.T, configure ...func(*actors.MeetingConfig)) *harness
 		Clock:        h.clock,
 		Logger:       discard,
 		Observer:     h.observer,
+		Directory:    h.directory,
 	}
 	for _, f := range configure {
 		f(&h.cfg)
 	}
-	h.props = actors.NewMeetingProps(h.cfg)
+	h.setMeetingProps()
 
 	h.controller, err = system.Root.SpawnNamed(actors.NewControllerProps(actors.ControllerConfig{
 		MaxMeetings:     100,
 		MaxParticipants: 1000,
 		Logger:          discard,
+		Directory:       h.directory,
+		Observer:        h.observer,
 	}), actors.ControllerName)
 	if err != nil {
 		t.Fatalf("spawn controller: %v", err)
@@ -322,18 +329,45 @@ func (h *harness) shutdown() {
 	}
 }
 
-// spawnMeeting spawns a Meeting activation for id and delivers its
-// ClusterInit, as the cluster would; it does not activate the meeting.
+// meetingNamePrefix starts the actor name of every Meeting the harness
+// spawns; the rest of the name is the meeting id.
+const meetingNamePrefix = "meeting-"
+
+// setMeetingProps rebuilds the Meeting Props from h.cfg with opts, such as
+// mailbox statistics, followed by the ClusterInit middleware. Call it
+// before the first meeting is spawned.
+func (h *harness) setMeetingProps(opts ...actor.PropsOption) {
+	opts = append(opts, actor.WithReceiverMiddleware(deliverClusterInit))
+	h.props = actors.NewMeetingProps(h.cfg, opts...)
+}
+
+// deliverClusterInit passes a ClusterInit to the actor right after every
+// Started, as protoactor's cluster middleware does for a grain
+// (withClusterReceiveMiddleware in cluster/config.go). A Meeting restarted
+// after a panic is a new instance that gets Started again, and it needs
+// its identity again to reload its snapshot.
+func deliverClusterInit(next actor.ReceiverFunc) actor.ReceiverFunc {
+	return func(c actor.ReceiverContext, envelope *actor.MessageEnvelope) {
+		next(c, envelope)
+		if _, ok := envelope.Message.(*actor.Started); !ok {
+			return
+		}
+		id := strings.TrimPrefix(c.Self().GetId(), meetingNamePrefix)
+		next(c, actor.WrapEnvelope(&cluster.ClusterInit{Identity: &cluster.ClusterIdentity{Identity: id, Kind: actors.MeetingKind}}))
+	}
+}
+
+// spawnMeeting spawns a Meeting activation for id, which gets its
+// ClusterInit as a grain would; it does not activate the meeting.
 func (h *harness) spawnMeeting(id string) *actor.PID {
 	h.t.Helper()
-	pid, err := h.system.Root.SpawnNamed(h.props, "meeting-"+id)
+	pid, err := h.system.Root.SpawnNamed(h.props, meetingNamePrefix+id)
 	if err != nil {
 		h.t.Fatalf("spawn meeting %q: %v", id, err)
 	}
 	h.mu.Lock()
 	h.meetings = append(h.meetings, pid)
 	h.mu.Unlock()
-	h.system.Root.Send(pid, &cluster.ClusterInit{Identity: &cluster.ClusterIdentity{Identity: id, Kind: actors.MeetingKind}})
 	return pid
 }
 

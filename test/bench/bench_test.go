@@ -226,4 +226,3 @@ func BenchmarkNode_JoinLeave(b *testing.B) {
 		watcher.Pending()
 	}
 }
-
