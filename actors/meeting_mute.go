@@ -21,7 +21,9 @@ func (m *Meeting) onSelfMute(c actor.Context, p *participant, seq uint64, req *s
 		return
 	}
 	p.rec.SelfMute = &signalingv1.MuteState{Audio: req.GetAudio(), Video: req.GetVideo()}
-	if m.cfg.Overload.Critical(c.Self().GetId()) {
+	// Once a flush is pending, later updates join it, so that nobody gets
+	// the same state twice.
+	if m.dirty != nil || m.cfg.Overload.Critical(c.Self().GetId()) {
 		m.coalesce(c, p)
 		return
 	}
