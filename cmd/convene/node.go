@@ -40,11 +40,14 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	printEndpoints(stdout, n.Endpoints())
 
 	<-ctx.Done()
-	fmt.Fprintln(stdout, "convene: draining; send the signal again to stop at once")
-
+	// Register for the second signal before the message requests it. A
+	// signal that arrives before Notify goes to the cancelled NotifyContext
+	// and is lost.
 	force := make(chan os.Signal, 1)
 	signal.Notify(force, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(force)
+	fmt.Fprintln(stdout, "convene: draining; send the signal again to stop at once")
+
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	go func() {
