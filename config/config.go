@@ -285,5 +285,10 @@ func (c Config) ResolveControlToken() (string, error) {
 	if c.ControlToken != "" {
 		return c.ControlToken, nil
 	}
+	if c.ControlTokenFile != "" {
+		// A file named explicitly must exist: creating a fresh token at a
+		// mistyped path would lock out every client of the old one.
+		return ReadControlToken(c.ControlTokenFile)
+	}
 	return LoadOrCreateControlToken(c.ControlTokenPath())
 }

@@ -60,7 +60,7 @@ func fields(c *Config) []field {
 		{name: "previous-master-secret-file", value: (*stringValue)(&c.PreviousMasterSecretFile),
 			usage: "file with the master secret before the last rotation, still accepted"},
 		{name: "previous-secret-valid-until", value: (*timeValue)(&c.PreviousSecretValidUntil),
-			usage: "RFC 3339 time when the previous master secret stops being accepted; empty sets no limit"},
+			usage: "RFC 3339 time when the previous master secret stops being accepted; empty means one hour after the node starts"},
 		{name: "control-token-file", value: (*stringValue)(&c.ControlTokenFile),
 			usage: "file with the control gRPC bearer token; empty means <data-dir>/control-token, created if missing"},
 		{name: "control-token", value: (*secretValue)(&c.ControlToken),

@@ -17,6 +17,12 @@ const namespace = "convene"
 var (
 	joinResults    = []string{"joined", "resumed", "rejected"}
 	bindingResults = []string{"valid", "invalid", "replayed", "expired", "user_mismatch"}
+	resumeResults  = []string{"resumed", "invalid", "replayed", "expired", "user_mismatch"}
+	actorKinds     = []string{"meeting", "connection", "meeting_controller"}
+	dropReasons    = []string{"too_slow", "closing", "coalesced"}
+	clientKinds    = []string{"join", "leave", "self_mute", "host_mute", "unmute_request", "unmute_decision", "ping", "unknown"}
+	serverKinds    = []string{"join_response", "participant_joined", "participant_left", "participant_updated",
+		"unmute_requested", "unmute_decided", "redirect", "meeting_ended", "error", "pong", "goodbye"}
 )
 
 // Metrics is the metric registry of one node. Its methods are safe for
@@ -109,6 +115,24 @@ func New() *Metrics {
 	}
 	for _, result := range bindingResults {
 		m.bindingValidations.WithLabelValues(result)
+	}
+	// Every known label value starts at zero, so that alerts and rate()
+	// work before the first event.
+	for _, result := range resumeResults {
+		m.resumes.WithLabelValues(result)
+	}
+	for _, kind := range actorKinds {
+		m.actorPanics.WithLabelValues(kind)
+		m.actorRestarts.WithLabelValues(kind)
+	}
+	for _, reason := range dropReasons {
+		m.droppedMessages.WithLabelValues(reason)
+	}
+	for _, kind := range clientKinds {
+		m.signalingMessages.WithLabelValues("in", kind)
+	}
+	for _, kind := range serverKinds {
+		m.signalingMessages.WithLabelValues("out", kind)
 	}
 
 	m.registry.MustRegister(

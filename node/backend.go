@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"strings"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -174,9 +175,9 @@ func actorErr(meetingID string, e *actorv1.ActorError) error {
 	}
 	switch e.GetCode() {
 	case actorv1.ActorErrorCode_ACTOR_ERROR_CODE_NOT_FOUND:
-		return fmt.Errorf("meeting %q: %s: %w", meetingID, e.GetMessage(), control.ErrMeetingNotFound)
+		return fmt.Errorf("meeting %q: %w", meetingID, control.ErrMeetingNotFound)
 	case actorv1.ActorErrorCode_ACTOR_ERROR_CODE_PARTICIPANT_NOT_FOUND:
-		return fmt.Errorf("meeting %q: %s: %w", meetingID, e.GetMessage(), control.ErrParticipantNotFound)
+		return fmt.Errorf("meeting %q: %w", meetingID, control.ErrParticipantNotFound)
 	case actorv1.ActorErrorCode_ACTOR_ERROR_CODE_INVALID_ARGUMENT:
 		return fmt.Errorf("meeting %q: %s: %w", meetingID, e.GetMessage(), control.ErrInvalidArgument)
 	case actorv1.ActorErrorCode_ACTOR_ERROR_CODE_FAILED_PRECONDITION:
@@ -190,8 +191,12 @@ func actorErr(meetingID string, e *actorv1.ActorError) error {
 	}
 }
 
+// pageTokenPrefix marks page tokens, so that arbitrary base64 is rejected
+// instead of silently listing from an arbitrary point.
+const pageTokenPrefix = "after:"
+
 func encodePageToken(lastID string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(lastID))
+	return base64.RawURLEncoding.EncodeToString([]byte(pageTokenPrefix + lastID))
 }
 
 func decodePageToken(token string) (string, error) {
@@ -199,8 +204,9 @@ func decodePageToken(token string) (string, error) {
 		return "", nil
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(raw) == 0 || len(raw) > 128 {
+	id, ok := strings.CutPrefix(string(raw), pageTokenPrefix)
+	if err != nil || !ok || id == "" || len(id) > 128 {
 		return "", fmt.Errorf("page_token: not a token from a previous page: %w", control.ErrInvalidArgument)
 	}
-	return string(raw), nil
+	return id, nil
 }

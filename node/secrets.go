@@ -40,7 +40,15 @@ func loadSecrets(cfg config.Config, now func() time.Time) (*secrets, error) {
 		return nil, fmt.Errorf("signaling certificate: %w", err)
 	}
 
-	master, err := config.LoadOrCreateSecretFile(cfg.MasterSecretPath(), config.MasterSecretBytes)
+	// Only the default file in the data directory is created: a secret
+	// named explicitly must exist, because a fresh one at a mistyped path
+	// would silently invalidate every binding token of the cluster.
+	var master []byte
+	if cfg.MasterSecretFile != "" {
+		master, err = config.ReadSecretFile(cfg.MasterSecretFile, config.MasterSecretBytes)
+	} else {
+		master, err = config.LoadOrCreateSecretFile(cfg.MasterSecretPath(), config.MasterSecretBytes)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("master secret: %w", err)
 	}

@@ -146,8 +146,14 @@ func ctl(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 	if err != nil {
 		return fmt.Errorf("ctl %s: %w", method.name, err)
 	}
-	_, err = stdout.Write(out)
-	return err
+	if _, err := stdout.Write(out); err != nil {
+		return err
+	}
+	// A rejected assignment is a failure for scripts, though the call worked.
+	if assigned, ok := resp.(*controlv1.AssignMeetingResponse); ok && !assigned.GetAccepted() {
+		return fmt.Errorf("ctl %s: meeting not accepted: %s", method.name, assigned.GetRejectReason())
+	}
+	return nil
 }
 
 // formatResponse encodes resp as protojson with the field names of the

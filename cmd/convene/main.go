@@ -31,7 +31,7 @@ type command struct {
 
 var commands = []command{
 	{"node", "run a Convene node (control gRPC, WebTransport signaling, dashboard)", runNode},
-	{"demo", "run a local node with simulated participants", runDemo},
+	{"demo", "play a scripted meeting with real WebTransport clients against an in-process node", runDemo},
 	{"token", "mint a development join token with the key in the data directory", runToken},
 	{"ctl", "call the control gRPC API of a running node", runCtl},
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/convene/convene/auth/jointoken"
@@ -59,6 +60,12 @@ func mintToken(args []string, stdout io.Writer, lookupEnv func(string) (string, 
 		return usagef("token: invalid --ttl %s, want a positive duration", *ttl)
 	}
 
+	// The key must exist already: a fresh key in a mistyped directory would
+	// mint tokens that the node rejects.
+	keyFile := filepath.Join(*dataDir, jointoken.DevKeyFileName)
+	if _, err := os.Stat(keyFile); err != nil {
+		return fmt.Errorf("token: no dev join-token key at %s; start a node with --data-dir %s first, or pass the node's --data-dir", keyFile, *dataDir)
+	}
 	signer, err := jointoken.LoadOrCreateDevSigner(*dataDir)
 	if err != nil {
 		return fmt.Errorf("token: load dev join-token key: %w", err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -51,7 +52,7 @@ func fixedNow() time.Time {
 }
 
 func TestToken_MintsClaims(t *testing.T) {
-	dataDir := t.TempDir()
+	dataDir := devDataDir(t)
 	var stdout bytes.Buffer
 
 	err := mintToken([]string{
@@ -87,7 +88,7 @@ func TestToken_MintsClaims(t *testing.T) {
 }
 
 func TestToken_DefaultsAndEnv(t *testing.T) {
-	dataDir := t.TempDir()
+	dataDir := devDataDir(t)
 	env := envMap(map[string]string{
 		"CONVENE_DATA_DIR":            dataDir,
 		"CONVENE_JOIN_TOKEN_AUDIENCE": "from-env",
@@ -130,7 +131,7 @@ func TestToken_UsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"--data-dir", t.TempDir()}, tt.args...)
+			args := append([]string{"--data-dir", devDataDir(t)}, tt.args...)
 			var stdout bytes.Buffer
 
 			err := mintToken(args, &stdout, envMap(nil), fixedNow)
@@ -146,5 +147,31 @@ func TestToken_UsageErrors(t *testing.T) {
 				t.Errorf("stdout: got %q, want nothing", stdout.String())
 			}
 		})
+	}
+}
+
+// devDataDir returns a data directory holding a dev join-token key, as a
+// node leaves it on first start.
+func devDataDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := jointoken.LoadOrCreateDevSigner(dir); err != nil {
+		t.Fatalf("create dev key: %v", err)
+	}
+	return dir
+}
+
+func TestToken_MissingKeyRejected(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"token", "--data-dir", dir, "--meeting", "m1", "--user", "u1"}, &stdout, &stderr)
+	if code != exitFailure {
+		t.Fatalf("exit code: got %d, want %d", code, exitFailure)
+	}
+	if !strings.Contains(stderr.String(), "no dev join-token key") {
+		t.Fatalf("stderr: got %q, want it to name the missing key", stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, jointoken.DevKeyFileName)); !os.IsNotExist(err) {
+		t.Fatalf("token created a key in %s", dir)
 	}
 }
