@@ -12,7 +12,7 @@ import (
 )
 
 // maxFramesInFlight bounds the client frames a session's reader has handed
-// to the actor but the actor has not handled yet. When it is reached the
+// to the Meeting but the Meeting has not handled yet. When it is reached the
 // reader stops reading, and QUIC flow control slows the client.
 const maxFramesInFlight = 64
 
@@ -33,10 +33,7 @@ func newConnectionProps(s *session, logger *slog.Logger, opts ...actor.PropsOpti
 func (c *Connection) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		c.s.attach(ctx.Self())
-	case *frameRead:
-		<-c.s.credits
-		c.onFrame(ctx, msg.msg)
+		c.s.start()
 	case *readFailed:
 		c.onReadFailed(ctx, msg.err)
 	case outFrame:
@@ -59,24 +56,6 @@ func (c *Connection) Receive(ctx actor.Context) {
 	case *actor.Stopped, *actor.Restarting:
 	default:
 		c.log.Warn("connection received an unexpected message", "type", fmt.Sprintf("%T", msg))
-	}
-}
-
-// onFrame validates a client frame. Pings are answered here; everything
-// else goes to the Meeting.
-func (c *Connection) onFrame(ctx actor.Context, msg *signalingv1.ClientMessage) {
-	kind := ClientKind(msg)
-	c.s.cfg.Observer.MessageReceived(kind)
-	if c.s.closing {
-		return
-	}
-	switch msg.GetPayload().(type) {
-	case nil:
-		c.enqueueMessage(errorMessage(msg.GetSequence(), signalingv1.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE, "unknown message type"))
-	case *signalingv1.ClientMessage_Ping:
-		c.enqueueMessage(&signalingv1.ServerMessage{InReplyTo: msg.GetSequence(), Payload: &signalingv1.ServerMessage_Pong{Pong: &signalingv1.PongResponse{}}})
-	default:
-		ctx.Send(ctx.Parent(), &clientFrame{conn: ctx.Self(), msg: msg})
 	}
 }
 
@@ -177,6 +156,7 @@ func (c *Connection) dropQueued() {
 // goodbye (its Meeting's supervisor stopped it after a panic, or its
 // Meeting stopped) tells the client to resume.
 func (c *Connection) onStopping(ctx actor.Context) {
+	c.s.cfg.Overload.Forget(ctx.Self().GetId())
 	if !c.s.ownedBy(ctx.Self()) {
 		return
 	}

@@ -52,8 +52,10 @@ type Meeting struct {
 	// dirty holds participants whose self-mute broadcast is deferred while
 	// the mailbox is critical; nil when nothing is deferred.
 	dirty map[ParticipantID]struct{}
-	// sessions maps a Connection child's PID id to its session.
-	sessions map[string]*session
+	// sessions maps a Connection child's PID id to its session, and
+	// connBySession maps a session to the Connection driving it now.
+	sessions      map[string]*session
+	connBySession map[*session]*actor.PID
 	// connections counts live Connection children.
 	connections int
 
@@ -90,6 +92,7 @@ func newMeeting(cfg *MeetingConfig) *Meeting {
 		byConnection:  make(map[string]ParticipantID),
 		byCorrelation: make(map[string]ParticipantID),
 		sessions:      make(map[string]*session),
+		connBySession: make(map[*session]*actor.PID),
 	}
 }
 

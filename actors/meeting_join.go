@@ -26,7 +26,10 @@ const MaxDisplayNameBytes = 128
 // the goodbye reach the client through the same ordered queue.
 func (m *Meeting) onAttach(c actor.Context, msg *AttachSession) {
 	start := time.Now()
-	conn := m.spawnConnection(c, newSession(msg.Stream, m.cfg.Connection, c.ActorSystem()))
+	conn := m.spawnConnection(c, newSession(msg.Stream, m.cfg.Connection, c.ActorSystem(), c.Self()))
+	if c.Sender() != nil {
+		c.Respond(&SessionAttached{})
+	}
 
 	join := msg.Join.GetJoin()
 	seq := msg.Join.GetSequence()
@@ -55,7 +58,7 @@ func (m *Meeting) join(c actor.Context, conn *actor.PID, seq uint64, join *signa
 		p, result := m.checkBinding(join, claims)
 		m.cfg.Observer.ResumeFinished(resumeLabel(result))
 		if result == signalingv1.ResumeResult_RESUME_RESULT_RESUMED {
-			if m.resume(c, conn, seq, p) {
+			if m.resume(c, conn, seq, p, roleOf(claims)) {
 				return "resumed"
 			}
 			return "rejected"
@@ -128,7 +131,9 @@ func (m *Meeting) checkBinding(join *signalingv1.JoinRequest, claims jointoken.C
 // resume attaches conn to an existing participant: the nonce is consumed, a
 // new token issued, and an older session still attached is closed as
 // replaced. It reports whether the resume succeeded.
-func (m *Meeting) resume(c actor.Context, conn *actor.PID, seq uint64, p *participant) bool {
+// The role comes from the fresh join token, so a host demoted upstream
+// loses host powers at the next resume.
+func (m *Meeting) resume(c actor.Context, conn *actor.PID, seq uint64, p *participant, role signalingv1.Role) bool {
 	nonce, err := binding.NewNonce()
 	if err != nil {
 		m.rejectJoin(c, conn, seq, signalingv1.ErrorCode_ERROR_CODE_INTERNAL, "internal error")
@@ -150,6 +155,8 @@ func (m *Meeting) resume(c actor.Context, conn *actor.PID, seq uint64, p *partic
 	}
 	p.rec.BindingNonce = nonce[:]
 	wasConnected := p.rec.GetConnected()
+	roleChanged := p.rec.GetRole() != role
+	p.rec.Role = role
 	p.rec.Connected = true
 	p.rec.DisconnectedUntil = nil
 
@@ -176,7 +183,7 @@ func (m *Meeting) resume(c actor.Context, conn *actor.PID, seq uint64, p *partic
 	m.sessions[conn.GetId()].setParticipant(p.id())
 	p.log.Info("participant resumed", "replaced_session", old != nil)
 	m.send(c, conn, m.joinResponse(seq, p, token, signalingv1.ResumeResult_RESUME_RESULT_RESUMED))
-	if !wasConnected {
+	if !wasConnected || roleChanged {
 		m.broadcast(c, participantUpdated(p), p.id())
 	}
 	m.deliverPendingUnmuteRequests(c, p)
@@ -206,10 +213,7 @@ func (m *Meeting) admitNew(c actor.Context, conn *actor.PID, seq uint64, join *s
 		return false
 	}
 
-	role := signalingv1.Role_ROLE_PARTICIPANT
-	if claims.Role == jointoken.RoleHost {
-		role = signalingv1.Role_ROLE_HOST
-	}
+	role := roleOf(claims)
 	p := &participant{
 		rec: &actorv1.ParticipantRecord{
 			ParticipantId: id,
@@ -281,6 +285,14 @@ func (m *Meeting) deliverPendingUnmuteRequests(c actor.Context, host *participan
 		}
 		m.send(c, host.conn, unmuteRequested(p))
 	}
+}
+
+// roleOf maps a join token's role claim to the roster role.
+func roleOf(claims jointoken.Claims) signalingv1.Role {
+	if claims.Role == jointoken.RoleHost {
+		return signalingv1.Role_ROLE_HOST
+	}
+	return signalingv1.Role_ROLE_PARTICIPANT
 }
 
 // resumeLabel names a resume result for metrics.

@@ -129,6 +129,12 @@ func (m *Meeting) onUnmuteRequest(c actor.Context, p *participant, seq uint64, r
 		m.sendError(c, p.conn, seq, signalingv1.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "the requested media is not host-muted")
 		return
 	}
+	pending := p.rec.GetUnmuteRequested()
+	if pending.GetAudio() == want.GetAudio() && pending.GetVideo() == want.GetVideo() {
+		// The hosts already have this request; repeating it would let one
+		// participant flood them.
+		return
+	}
 	p.rec.UnmuteRequested = want
 	if err := m.persist(); err != nil {
 		m.saveFailed(c, err)

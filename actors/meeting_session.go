@@ -15,11 +15,27 @@ import (
 // onClientFrame handles a message from a joined session. The join itself
 // arrives with AttachSession; a Connection answers pings on its own.
 func (m *Meeting) onClientFrame(c actor.Context, f *clientFrame) {
+	f.session.releaseCredit()
+	m.cfg.Observer.MessageReceived(ClientKind(f.msg))
+	conn, ok := m.connBySession[f.session]
+	if !ok {
+		// The session's Connection already stopped: it is closing.
+		return
+	}
 	seq := f.msg.GetSequence()
-	id, joined := m.byConnection[f.conn.GetId()]
+	switch f.msg.GetPayload().(type) {
+	case nil:
+		m.sendError(c, conn, seq, signalingv1.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE, "unknown message type")
+		return
+	case *signalingv1.ClientMessage_Ping:
+		m.send(c, conn, &signalingv1.ServerMessage{InReplyTo: seq, Payload: &signalingv1.ServerMessage_Pong{Pong: &signalingv1.PongResponse{}}})
+		return
+	}
+
+	id, joined := m.byConnection[conn.GetId()]
 	if _, isJoin := f.msg.GetPayload().(*signalingv1.ClientMessage_Join); isJoin {
 		if joined {
-			m.sendError(c, f.conn, seq, signalingv1.ErrorCode_ERROR_CODE_ALREADY_JOINED, "session already joined")
+			m.sendError(c, conn, seq, signalingv1.ErrorCode_ERROR_CODE_ALREADY_JOINED, "session already joined")
 		}
 		// A join from a session whose join failed is dropped: that session
 		// is already closing.
@@ -27,7 +43,7 @@ func (m *Meeting) onClientFrame(c actor.Context, f *clientFrame) {
 	}
 	if !joined {
 		// The session's join failed or it was replaced; it is closing.
-		m.sendError(c, f.conn, seq, signalingv1.ErrorCode_ERROR_CODE_NOT_JOINED, "session has not joined")
+		m.sendError(c, conn, seq, signalingv1.ErrorCode_ERROR_CODE_NOT_JOINED, "session has not joined")
 		return
 	}
 	p := m.participants[id]
@@ -44,7 +60,7 @@ func (m *Meeting) onClientFrame(c actor.Context, f *clientFrame) {
 	case *signalingv1.ClientMessage_UnmuteDecision:
 		m.onUnmuteDecision(c, p, seq, msg.UnmuteDecision)
 	default:
-		m.sendError(c, f.conn, seq, signalingv1.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE, "unknown message type")
+		m.sendError(c, conn, seq, signalingv1.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE, "unknown message type")
 	}
 }
 
@@ -67,6 +83,9 @@ func (m *Meeting) onLeave(c actor.Context, p *participant) {
 // late end changes nothing.
 func (m *Meeting) onConnectionTerminated(c actor.Context, conn *actor.PID) {
 	m.connections--
+	if s, ok := m.sessions[conn.GetId()]; ok && m.connBySession[s].Equal(conn) {
+		delete(m.connBySession, s)
+	}
 	delete(m.sessions, conn.GetId())
 	id, attached := m.byConnection[conn.GetId()]
 	if attached && !m.stopping {

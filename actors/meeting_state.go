@@ -96,16 +96,19 @@ func (m *Meeting) restore(c actor.Context, snap *actorv1.MeetingSnapshot, parked
 
 	sessions := make(map[ParticipantID]*session, len(parked))
 	for _, s := range parked {
-		sessions[s.participantID()] = s
+		if !s.isStopped() {
+			sessions[s.participantID()] = s
+		}
 	}
 
-	var expired []*participant
+	var expired, adopted []*participant
 	for _, rec := range records {
 		p := &participant{rec: rec, log: m.log.With("participant_id", rec.GetParticipantId())}
 		if s, ok := sessions[p.id()]; ok && rec.GetConnected() {
 			delete(sessions, p.id())
 			p.conn = m.spawnConnection(c, s)
 			m.addParticipant(p)
+			adopted = append(adopted, p)
 			continue
 		}
 		m.addParticipant(p)
@@ -128,12 +131,30 @@ func (m *Meeting) restore(c actor.Context, snap *actorv1.MeetingSnapshot, parked
 		orphans = append(orphans, s)
 	}
 	m.closeSessions(c, orphans, signalingv1.GoodbyeReason_GOODBYE_REASON_INTERNAL_ERROR, "session lost; resume with the binding token")
+	m.resync(c, adopted)
 	if len(expired) > 0 || len(records) > 0 {
 		if err := m.persist(); err != nil {
 			m.log.Error("meeting failed to save its restored state", "error", err)
 		}
 	}
 	m.report()
+}
+
+// resync sends each adopted session an unsolicited JoinResponse with the
+// current roster and its binding token. Frames that were queued in the
+// mailboxes of the failed instance and its Connections are lost with them,
+// and this replaces whatever the client missed, a join response included.
+func (m *Meeting) resync(c actor.Context, adopted []*participant) {
+	for _, p := range adopted {
+		var nonce binding.Nonce
+		copy(nonce[:], p.rec.GetBindingNonce())
+		token, err := m.cfg.Keyring.Keyring().Sign(string(m.id), p.rec.GetCorrelationId(), p.rec.GetParticipantId(), nonce)
+		if err != nil {
+			p.log.Error("meeting failed to sign a binding token", "error", err)
+			continue
+		}
+		m.send(c, p.conn, m.joinResponse(0, p, token, signalingv1.ResumeResult_RESUME_RESULT_RESUMED))
+	}
 }
 
 // persist saves the current state. It must succeed before a change that

@@ -82,9 +82,13 @@ func (m *Meeting) giveUp(c actor.Context, parked []*session) {
 }
 
 // closeSessions gives each parked session a Connection only to say goodbye.
+// A session that already closed needs none.
 func (m *Meeting) closeSessions(c actor.Context, parked []*session, reason signalingv1.GoodbyeReason, text string) {
 	code := signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_INTERNAL_ERROR
 	for _, s := range parked {
+		if s.isStopped() {
+			continue
+		}
 		conn := m.spawnConnection(c, s)
 		m.closeConnection(c, conn, reason, code, text)
 	}
@@ -93,7 +97,9 @@ func (m *Meeting) closeSessions(c actor.Context, parked []*session, reason signa
 // spawnConnection starts a Connection child that drives s.
 func (m *Meeting) spawnConnection(c actor.Context, s *session) *actor.PID {
 	conn := c.Spawn(newConnectionProps(s, m.log, m.cfg.ConnectionProps...))
+	s.setOwner(conn)
 	m.sessions[conn.GetId()] = s
+	m.connBySession[s] = conn
 	m.connections++
 	return conn
 }

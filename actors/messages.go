@@ -3,7 +3,6 @@ package actors
 import (
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/convene/convene/auth/jointoken"
@@ -36,10 +35,11 @@ type AttachSession struct {
 	RemoteAddr string
 }
 
-// clientFrame is a decoded client message, from a Connection to its Meeting.
+// clientFrame is a decoded client message, from a session's reader to its
+// Meeting.
 type clientFrame struct {
-	conn *actor.PID
-	msg  *signalingv1.ClientMessage
+	session *session
+	msg     *signalingv1.ClientMessage
 }
 
 // closeSession asks a Connection to send a goodbye and close its session.
@@ -50,7 +50,6 @@ type closeSession struct {
 
 // Messages a Connection's goroutines tell their own actor.
 type (
-	frameRead   struct{ msg *signalingv1.ClientMessage }
 	readFailed  struct{ err error }
 	writeFailed struct{ err error }
 	writerDone  struct{}
@@ -87,3 +86,7 @@ type Drain struct {
 type Drained struct {
 	Sessions int
 }
+
+// SessionAttached answers an AttachSession sent as a request: the Meeting
+// owns the session from then on.
+type SessionAttached struct{}

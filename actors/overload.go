@@ -34,3 +34,10 @@ func (o *Overload) Critical(actorID string) bool {
 	_, ok := o.critical.Load(actorID)
 	return ok
 }
+
+// Forget drops a stopped actor, whose level no later change will reset.
+func (o *Overload) Forget(actorID string) {
+	if o != nil {
+		o.critical.Delete(actorID)
+	}
+}

@@ -19,6 +19,10 @@ type session struct {
 	stream Stream
 	cfg    ConnectionConfig
 	system *actor.ActorSystem
+	// meeting receives the client's frames directly. Its PID survives a
+	// restart together with its mailbox, so no frame is lost when the
+	// Connection that owned the session is replaced.
+	meeting *actor.PID
 
 	queue   chan outFrame
 	finalCh chan finalFrame
@@ -52,11 +56,12 @@ type finalFrame struct {
 	reason string
 }
 
-func newSession(stream Stream, cfg ConnectionConfig, system *actor.ActorSystem) *session {
+func newSession(stream Stream, cfg ConnectionConfig, system *actor.ActorSystem, meeting *actor.PID) *session {
 	return &session{
 		stream:  stream,
 		cfg:     cfg,
 		system:  system,
+		meeting: meeting,
 		queue:   make(chan outFrame, cfg.QueueSize),
 		finalCh: make(chan finalFrame, 1),
 		credits: make(chan struct{}, maxFramesInFlight),
@@ -64,21 +69,33 @@ func newSession(stream Stream, cfg ConnectionConfig, system *actor.ActorSystem) 
 	}
 }
 
-// attach makes pid the owner, hands it what arrived without an owner, and
-// starts the goroutines on first use.
-func (s *session) attach(pid *actor.PID) {
+// setOwner makes pid the owner and hands it what arrived without an owner.
+// The Meeting calls it right after spawning the Connection, so that a
+// Connection spawned before a hand-over can never take the session back.
+func (s *session) setOwner(pid *actor.PID) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.owner = pid
-	pending := s.pending
-	s.pending = nil
-	for _, msg := range pending {
+	for _, msg := range s.pending {
 		s.system.Root.Send(pid, msg)
 	}
-	s.mu.Unlock()
+	s.pending = nil
+}
+
+// start runs the reader and writer goroutines, once per session.
+func (s *session) start() {
 	s.started.Do(func() {
 		s.cfg.Go(s.write)
 		s.cfg.Go(s.read)
 	})
+}
+
+// releaseCredit returns the credit of a client frame the Meeting handled.
+func (s *session) releaseCredit() {
+	select {
+	case <-s.credits:
+	default:
+	}
 }
 
 // handOver detaches the session from its owner; reader events wait in
@@ -138,7 +155,8 @@ func (s *session) isStopped() bool {
 	return s.stopped
 }
 
-// read runs on its own goroutine until the stream fails.
+// read runs on its own goroutine until the stream fails. Frames go to the
+// Meeting; a read error goes to the owning Connection.
 func (s *session) read() {
 	for {
 		msg := &signalingv1.ClientMessage{}
@@ -155,7 +173,7 @@ func (s *session) read() {
 		case <-s.done:
 			return
 		}
-		s.tell(&frameRead{msg: msg})
+		s.system.Root.Send(s.meeting, &clientFrame{session: s, msg: msg})
 	}
 }
 

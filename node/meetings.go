@@ -53,8 +53,15 @@ func (n *Node) Locate(ctx context.Context, meetingID string) (*actor.PID, *actor
 func (n *Node) IsLocal(pid *actor.PID) bool { return n.member != nil && n.member.IsLocal(pid) }
 
 // Attach implements signaling.Meetings.
-func (n *Node) Attach(pid *actor.PID, msg *actors.AttachSession) {
-	n.member.System.Root.Send(pid, msg)
+func (n *Node) Attach(ctx context.Context, pid *actor.PID, msg *actors.AttachSession) error {
+	reply, err := n.member.System.Root.RequestFuture(pid, msg, requestTimeout(ctx)).Result()
+	if err != nil {
+		return fmt.Errorf("attach session: %v: %w", err, control.ErrUnavailable)
+	}
+	if _, ok := reply.(*actors.SessionAttached); !ok {
+		return fmt.Errorf("attach session: unexpected reply %T", reply)
+	}
+	return nil
 }
 
 // requestMeeting sends msg to the Meeting activation of meetingID and

@@ -27,8 +27,9 @@ type Meetings interface {
 	Locate(ctx context.Context, meetingID string) (*actor.PID, *actorv1.MeetingPlacement, error)
 	// IsLocal reports whether pid lives in this process.
 	IsLocal(pid *actor.PID) bool
-	// Attach hands a session to its local Meeting.
-	Attach(pid *actor.PID, msg *actors.AttachSession)
+	// Attach hands a session to its local Meeting and returns once the
+	// Meeting owns it. On error the caller still owns the session.
+	Attach(ctx context.Context, pid *actor.PID, msg *actors.AttachSession) error
 }
 
 // Config configures the handler.
@@ -146,12 +147,20 @@ func (h *Handler) ServeSession(s *wt.Session) {
 		return
 	}
 
-	h.cfg.Meetings.Attach(pid, &actors.AttachSession{
+	ctx, cancel = context.WithTimeout(s.Context(), h.cfg.LocateTimeout)
+	err = h.cfg.Meetings.Attach(ctx, pid, &actors.AttachSession{
 		Stream:     stream,
 		Join:       first,
 		Claims:     claims,
 		RemoteAddr: s.RemoteAddr().String(),
 	})
+	cancel()
+	if err != nil {
+		// The meeting stopped between the lookup and the hand-over.
+		log.Warn("join failed: meeting did not take the session", "error", err)
+		h.rejectJoin(s, stream, seq, signalingv1.ErrorCode_ERROR_CODE_UNAVAILABLE, "meeting unavailable; try again")
+		return
+	}
 	// The Connection owns the session now; returning would close it.
 	<-s.Context().Done()
 }
