@@ -8,12 +8,13 @@
 //     bindings and grace deadlines, saves a snapshot to the meeting store
 //     before it acknowledges a change that must survive, and broadcasts
 //     changes to its Connection children.
-//   - Connection: one per WebTransport session, a child of its Meeting. Its
-//     reader goroutine decodes client frames and tells them to the actor;
-//     the actor forwards them to the Meeting and queues the Meeting's
-//     messages on a bounded outbound queue drained by a writer goroutine. A
-//     client that cannot keep up is disconnected and never blocks its
-//     Meeting.
+//   - Connection: one per WebTransport session, a child of its Meeting. It
+//     queues the Meeting's messages on a bounded outbound queue drained by a
+//     writer goroutine, and closes the session on protocol errors. A client
+//     that cannot keep up is disconnected and never blocks its Meeting.
+//     The session's reader goroutine decodes client frames and sends them
+//     to the Meeting directly: the Meeting's PID and mailbox survive a
+//     restart, so no frame is lost when a Connection is replaced.
 //
 // Messages between a Meeting and its Connections never leave the process
 // and are plain Go values; messages that may cross nodes are the protobuf
