@@ -50,7 +50,7 @@ type MeetingConfig struct {
 	// StoreTimeout bounds one store call.
 	StoreTimeout time.Duration
 	// MaxRestarts is how many panics within RestartWindow a meeting
-	// survives; past that it ends and tells its clients to rejoin.
+	// survives; past that it ends and sends its clients a goodbye to rejoin.
 	MaxRestarts   int
 	RestartWindow time.Duration
 	// Directory lists the node's live meetings for its MeetingController;
@@ -61,8 +61,8 @@ type MeetingConfig struct {
 	// ConnectionProps are extra Props options of every Connection, such as
 	// mailbox statistics.
 	ConnectionProps []actor.PropsOption
-	// Overload tells a Meeting that its mailbox is critical; it then
-	// coalesces self-mute broadcasts. Nil disables shedding.
+	// Overload reports a Meeting's critical mailbox, so that it coalesces
+	// self-mute broadcasts. Nil disables shedding.
 	Overload *Overload
 
 	// state is shared by every activation made from one Props.
@@ -93,7 +93,7 @@ type ConnectionConfig struct {
 	Go func(func())
 	// Observer receives metrics events; nil discards them.
 	Observer Observer
-	// Overload tells a Connection that its mailbox is critical; it then
+	// Overload reports a Connection's critical mailbox, so that it
 	// disconnects its client as too slow. Nil disables the check.
 	Overload *Overload
 }

@@ -112,9 +112,9 @@ func (c *Connection) enqueue(frame outFrame) {
 }
 
 // tooSlow disconnects a client that does not keep up with its messages.
-func (c *Connection) tooSlow(why string) {
+func (c *Connection) tooSlow(cause string) {
 	c.s.cfg.Observer.MessageDropped("too_slow")
-	c.log.Warn("connection closed: client too slow", "cause", why, "queue_size", c.s.cfg.QueueSize)
+	c.log.Warn("connection closed: client too slow", "cause", cause, "queue_size", c.s.cfg.QueueSize)
 	c.finish(&signalingv1.Goodbye{Reason: signalingv1.GoodbyeReason_GOODBYE_REASON_TOO_SLOW, Message: "client did not read fast enough"},
 		signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_TOO_SLOW)
 }

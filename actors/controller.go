@@ -10,7 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 )
 
-// MeetingReport tells the MeetingController a meeting's size; a Meeting
+// MeetingReport gives the MeetingController a meeting's size; a Meeting
 // sends it after every roster change.
 type MeetingReport struct {
 	MeetingID    MeetingID
@@ -21,19 +21,19 @@ type MeetingReport struct {
 	CreatedAt    time.Time
 }
 
-// MeetingStopped tells the MeetingController that a meeting ended or its
+// MeetingStopped notifies the MeetingController that a meeting ended or its
 // activation stopped.
 type MeetingStopped struct {
 	MeetingID MeetingID
 	PID       *actor.PID
 }
 
-// Admit asks the MeetingController to admit a new meeting assignment. The
+// Admit requests the MeetingController to admit a new meeting assignment. The
 // reply is an *Admission. An admitted meeting holds a reservation until its
 // first report arrives or Release is sent.
 type Admit struct{ MeetingID MeetingID }
 
-// Admission answers Admit.
+// Admission is the reply to Admit.
 type Admission struct {
 	// Reject is empty when admitted, else "at_capacity", "draining" or
 	// "unhealthy".
@@ -59,7 +59,7 @@ type SetDraining struct{ Draining bool }
 // started).
 type SetReady struct{ Ready bool }
 
-// GetStatus asks the MeetingController for a *NodeStatus.
+// GetStatus requests a *NodeStatus from the MeetingController.
 type GetStatus struct{}
 
 // NodeStatus is the MeetingController's view of its node.
@@ -75,14 +75,14 @@ type NodeStatus struct {
 	AtCapacity bool
 }
 
-// ListMeetings asks for a page of the registry, in meeting id order,
+// ListMeetings requests a page of the registry, in meeting id order,
 // starting after the id After. The reply is a *MeetingPage.
 type ListMeetings struct {
 	After MeetingID
 	Limit int
 }
 
-// MeetingPage answers ListMeetings. More is true when meetings follow.
+// MeetingPage is the reply to ListMeetings. More is true when meetings follow.
 type MeetingPage struct {
 	Meetings []MeetingReport
 	More     bool

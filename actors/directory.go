@@ -44,5 +44,5 @@ func (d *Directory) PIDs() []*actor.PID {
 	return pids
 }
 
-// requestReport asks a Meeting to send the MeetingController a report.
+// requestReport requests a Meeting to send the MeetingController a report.
 type requestReport struct{}

@@ -46,6 +46,7 @@ func (m *Meeting) onEnd(c actor.Context, msg *actorv1.EndMeeting) {
 		}
 	}
 	m.log.Info("meeting ended", "participants", len(m.order), "reason", msg.GetReason())
+	m.cfg.state.forgetRestarts(m.id)
 	m.participants = make(map[ParticipantID]*participant)
 	m.byConnection = make(map[string]ParticipantID)
 	m.byCorrelation = make(map[string]ParticipantID)

@@ -12,8 +12,9 @@ import (
 	"github.com/convene/convene/store"
 )
 
-// onClientFrame handles a message from a joined session. The join itself
-// arrives with AttachSession; a Connection answers pings on its own.
+// onClientFrame handles a client message after the join, which itself
+// arrives with AttachSession. It returns the frame's read credit first, so
+// that a panic while handling it cannot leak the credit.
 func (m *Meeting) onClientFrame(c actor.Context, f *clientFrame) {
 	f.session.releaseCredit()
 	m.cfg.Observer.MessageReceived(ClientKind(f.msg))

@@ -42,7 +42,7 @@ type clientFrame struct {
 	msg     *signalingv1.ClientMessage
 }
 
-// closeSession asks a Connection to send a goodbye and close its session.
+// closeSession requests a Connection to send a goodbye and close its session.
 type closeSession struct {
 	goodbye *signalingv1.Goodbye
 	code    signalingv1.SessionCloseCode
@@ -74,7 +74,7 @@ type InjectPanic struct {
 	Participant ParticipantID
 }
 
-// Drain asks a Meeting to close its sessions because the node is shutting
+// Drain requests a Meeting to close its sessions because the node is shutting
 // down. Each client gets a goodbye, with RedirectURL when another node can
 // host the meeting, after the frames already queued for it. The Meeting
 // replies with *Drained once the goodbyes are queued.
@@ -82,11 +82,11 @@ type Drain struct {
 	RedirectURL string
 }
 
-// Drained answers Drain.
+// Drained is the reply to Drain.
 type Drained struct {
 	Sessions int
 }
 
-// SessionAttached answers an AttachSession sent as a request: the Meeting
+// SessionAttached is the reply to an AttachSession sent as a request: the Meeting
 // owns the session from then on.
 type SessionAttached struct{}

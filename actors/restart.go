@@ -11,7 +11,7 @@ const (
 	DefaultRestartWindow = 10 * time.Second
 )
 
-// nodeState is what the Meeting activations of one node share across
+// nodeState is the state the Meeting activations of one node share across
 // restarts: the sessions in hand-over and the restart history.
 type nodeState struct {
 	mu       sync.Mutex

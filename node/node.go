@@ -49,7 +49,7 @@ type Endpoints struct {
 	// CertificateSHA256 is the lowercase hex SHA-256 of the signaling
 	// certificate, for browsers' serverCertificateHashes.
 	CertificateSHA256 string
-	// ControlTokenFile is where the control bearer token lives, if in a file.
+	// ControlTokenFile is the file of the control bearer token, if it has one.
 	ControlTokenFile string
 	// DevKeyFile is the development join-token key, when no key file is set.
 	DevKeyFile string
@@ -362,7 +362,7 @@ func (n *Node) readiness() error {
 	defer cancel()
 	raw, err := n.askController(ctx, &actors.GetStatus{})
 	if err != nil {
-		return errors.New("meeting controller not answering")
+		return errors.New("meeting controller did not respond")
 	}
 	if status := raw.(*actors.NodeStatus); status.AtCapacity {
 		return errors.New("at capacity")

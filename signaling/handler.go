@@ -19,7 +19,7 @@ import (
 	"github.com/convene/convene/transport/wt"
 )
 
-// Meetings is what the handler needs from the node's actor system.
+// Meetings is the handler's view of the node's actor system.
 type Meetings interface {
 	// Locate returns the activation of a running meeting and its placement.
 	// It returns an error wrapping ErrMeetingNotFound when the meeting does
