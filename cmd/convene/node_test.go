@@ -1,12 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/convene/convene/test/testnode"
 )
 
 const (
@@ -17,28 +17,10 @@ const (
 	nodeStopTimeout = 30 * time.Second
 )
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestNode_StartsAndDrains(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testnode.SyncBuffer
 	args := []string{"node", "--data-dir", t.TempDir(),
 		"--grpc-addr", "127.0.0.1:0", "--signaling-addr", "127.0.0.1:0",
 		"--http-addr", "127.0.0.1:0", "--cluster-addr", "127.0.0.1:0",

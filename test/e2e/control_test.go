@@ -15,6 +15,7 @@ import (
 	"github.com/convene/convene/messages/controlv1"
 	"github.com/convene/convene/messages/signalingv1"
 	"github.com/convene/convene/node"
+	"github.com/convene/convene/test/testnode"
 	"github.com/convene/convene/transport/wt"
 )
 
@@ -27,23 +28,23 @@ func expectCode(t *testing.T, err error, want codes.Code) {
 }
 
 func TestControl_Methods(t *testing.T) {
-	tn := startNode(t, nil, node.Options{})
+	tn := testnode.Start(t, nil, node.Options{})
 	meetings := []string{"m-a", "m-b", "m-c"}
 	first := map[string]*controlv1.AssignMeetingResponse{}
 	for _, id := range meetings {
-		first[id] = tn.assign(t, id)
+		first[id] = tn.Assign(t, id)
 	}
 
 	t.Run("assign", func(t *testing.T) {
 		resp := first["m-a"]
-		if resp.GetSignalingUrl() != tn.endpoints.SignalingURL {
-			t.Errorf("signaling_url: got %q, want %q", resp.GetSignalingUrl(), tn.endpoints.SignalingURL)
+		if resp.GetSignalingUrl() != tn.Endpoints.SignalingURL {
+			t.Errorf("signaling_url: got %q, want %q", resp.GetSignalingUrl(), tn.Endpoints.SignalingURL)
 		}
-		if resp.GetCertificateSha256() != tn.endpoints.CertificateSHA256 {
-			t.Errorf("certificate_sha256: got %q, want %q", resp.GetCertificateSha256(), tn.endpoints.CertificateSHA256)
+		if resp.GetCertificateSha256() != tn.Endpoints.CertificateSHA256 {
+			t.Errorf("certificate_sha256: got %q, want %q", resp.GetCertificateSha256(), tn.Endpoints.CertificateSHA256)
 		}
-		if resp.GetNodeId() != tn.endpoints.NodeID {
-			t.Errorf("node_id: got %q, want %q", resp.GetNodeId(), tn.endpoints.NodeID)
+		if resp.GetNodeId() != tn.Endpoints.NodeID {
+			t.Errorf("node_id: got %q, want %q", resp.GetNodeId(), tn.Endpoints.NodeID)
 		}
 		if resp.GetGeneration() == 0 {
 			t.Error("generation: got 0, want positive")
@@ -51,7 +52,7 @@ func TestControl_Methods(t *testing.T) {
 	})
 
 	t.Run("assign again is idempotent", func(t *testing.T) {
-		again := tn.assign(t, "m-a")
+		again := tn.Assign(t, "m-a")
 		if again.GetGeneration() != first["m-a"].GetGeneration() {
 			t.Errorf("generation of a repeated assignment: got %d, want %d", again.GetGeneration(), first["m-a"].GetGeneration())
 		}
@@ -60,21 +61,21 @@ func TestControl_Methods(t *testing.T) {
 		}
 	})
 
-	host := tn.join(t, "m-a", "user-host", jointoken.RoleHost)
-	bob := tn.join(t, "m-a", "user-bob", jointoken.RoleParticipant)
-	carol := tn.join(t, "m-a", "user-carol", jointoken.RoleParticipant)
+	host := tn.Join(t, "m-a", "user-host", jointoken.RoleHost, client.JoinParams{})
+	bob := tn.Join(t, "m-a", "user-bob", jointoken.RoleParticipant, client.JoinParams{})
+	carol := tn.Join(t, "m-a", "user-carol", jointoken.RoleParticipant, client.JoinParams{})
 
 	t.Run("get meeting", func(t *testing.T) {
-		m := tn.getMeeting(t, "m-a")
-		if m.GetMeetingId() != "m-a" || m.GetNodeId() != tn.endpoints.NodeID || m.GetRequestingControllerId() != "e2e" {
-			t.Errorf("meeting: got id %q node %q controller %q, want m-a, %q, e2e",
-				m.GetMeetingId(), m.GetNodeId(), m.GetRequestingControllerId(), tn.endpoints.NodeID)
+		m := tn.GetMeeting(t, "m-a")
+		if m.GetMeetingId() != "m-a" || m.GetNodeId() != tn.Endpoints.NodeID || m.GetRequestingControllerId() != testnode.ControllerID {
+			t.Errorf("meeting: got id %q node %q controller %q, want m-a, %q, %q",
+				m.GetMeetingId(), m.GetNodeId(), m.GetRequestingControllerId(), tn.Endpoints.NodeID, testnode.ControllerID)
 		}
 		var ids []string
 		for _, p := range m.GetParticipants() {
 			ids = append(ids, p.GetParticipantId())
 		}
-		for _, want := range []string{host.id(), bob.id(), carol.id()} {
+		for _, want := range []string{host.ID(), bob.ID(), carol.ID()} {
 			if !slices.Contains(ids, want) {
 				t.Errorf("participants: got %v, want it to contain %q", ids, want)
 			}
@@ -85,7 +86,7 @@ func TestControl_Methods(t *testing.T) {
 		var got []string
 		token := ""
 		for page := 0; page < len(meetings)+2; page++ {
-			resp, err := tn.control.ListMeetings(tn.controlCtx(t), &controlv1.ListMeetingsRequest{PageSize: 1, PageToken: token})
+			resp, err := tn.Control.ListMeetings(tn.ControlContext(t), &controlv1.ListMeetingsRequest{PageSize: 1, PageToken: token})
 			if err != nil {
 				t.Fatalf("ListMeetings page %d: %v", page, err)
 			}
@@ -109,7 +110,7 @@ func TestControl_Methods(t *testing.T) {
 	})
 
 	t.Run("node status", func(t *testing.T) {
-		resp, err := tn.control.GetNodeStatus(tn.controlCtx(t), &controlv1.GetNodeStatusRequest{})
+		resp, err := tn.Control.GetNodeStatus(tn.ControlContext(t), &controlv1.GetNodeStatusRequest{})
 		if err != nil {
 			t.Fatalf("GetNodeStatus: %v", err)
 		}
@@ -119,18 +120,18 @@ func TestControl_Methods(t *testing.T) {
 		if !resp.GetReady() || resp.GetDraining() {
 			t.Errorf("state: got ready=%v draining=%v, want ready and not draining", resp.GetReady(), resp.GetDraining())
 		}
-		if resp.GetNodeId() != tn.endpoints.NodeID || resp.GetSignalingUrl() != tn.endpoints.SignalingURL {
-			t.Errorf("identity: got node %q url %q, want %q and %q", resp.GetNodeId(), resp.GetSignalingUrl(), tn.endpoints.NodeID, tn.endpoints.SignalingURL)
+		if resp.GetNodeId() != tn.Endpoints.NodeID || resp.GetSignalingUrl() != tn.Endpoints.SignalingURL {
+			t.Errorf("identity: got node %q url %q, want %q and %q", resp.GetNodeId(), resp.GetSignalingUrl(), tn.Endpoints.NodeID, tn.Endpoints.SignalingURL)
 		}
-		if resp.GetMaxMeetings() != uint32(tn.cfg.MaxMeetings) || resp.GetMaxParticipants() != uint32(tn.cfg.MaxParticipants) {
+		if resp.GetMaxMeetings() != uint32(tn.Config.MaxMeetings) || resp.GetMaxParticipants() != uint32(tn.Config.MaxParticipants) {
 			t.Errorf("limits: got %d meetings, %d participants, want %d and %d",
-				resp.GetMaxMeetings(), resp.GetMaxParticipants(), tn.cfg.MaxMeetings, tn.cfg.MaxParticipants)
+				resp.GetMaxMeetings(), resp.GetMaxParticipants(), tn.Config.MaxMeetings, tn.Config.MaxParticipants)
 		}
 	})
 
 	t.Run("mute participant", func(t *testing.T) {
-		resp, err := tn.control.MuteParticipant(tn.controlCtx(t), &controlv1.MuteParticipantRequest{
-			MeetingId: "m-a", ParticipantId: carol.id(), Audio: true, Reason: "platform policy",
+		resp, err := tn.Control.MuteParticipant(tn.ControlContext(t), &controlv1.MuteParticipantRequest{
+			MeetingId: "m-a", ParticipantId: carol.ID(), Audio: true, Reason: "platform policy",
 		})
 		if err != nil {
 			t.Fatalf("MuteParticipant: %v", err)
@@ -139,59 +140,59 @@ func TestControl_Methods(t *testing.T) {
 		if !p.GetHostMute().GetAudio() || p.GetHostMute().GetVideo() || p.GetHostMutedBy() != "control-api" {
 			t.Errorf("muted participant: got host_mute %v by %q, want audio only by control-api", p.GetHostMute(), p.GetHostMutedBy())
 		}
-		expectMessage(t, carol.client, "own host-mute update", func(m *signalingv1.ServerMessage) bool {
+		testnode.Expect(t, carol.Client, "own host-mute update", func(m *signalingv1.ServerMessage) bool {
 			u := m.GetParticipantUpdated().GetParticipant()
-			return u.GetParticipantId() == carol.id() && u.GetHostMutedBy() == "control-api" && u.GetHostMuteReason() == "platform policy"
+			return u.GetParticipantId() == carol.ID() && u.GetHostMutedBy() == "control-api" && u.GetHostMuteReason() == "platform policy"
 		})
 	})
 
 	t.Run("remove participant", func(t *testing.T) {
-		_, err := tn.control.RemoveParticipant(tn.controlCtx(t), &controlv1.RemoveParticipantRequest{
-			MeetingId: "m-a", ParticipantId: bob.id(), Reason: "removed by test",
+		_, err := tn.Control.RemoveParticipant(tn.ControlContext(t), &controlv1.RemoveParticipantRequest{
+			MeetingId: "m-a", ParticipantId: bob.ID(), Reason: "removed by test",
 		})
 		if err != nil {
 			t.Fatalf("RemoveParticipant: %v", err)
 		}
-		expectGoodbye(t, bob.client, signalingv1.GoodbyeReason_GOODBYE_REASON_REMOVED)
-		expectClosed(t, bob.client, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_REMOVED)
-		expectMessage(t, host.client, "bob left with REMOVED", isLeftOf(bob.id(), signalingv1.LeaveReason_LEAVE_REASON_REMOVED))
-		if entry := tn.rosterEntry(t, "m-a", bob.id()); entry != nil {
+		expectGoodbye(t, bob.Client, signalingv1.GoodbyeReason_GOODBYE_REASON_REMOVED)
+		testnode.ExpectClosed(t, bob.Client, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_REMOVED)
+		testnode.Expect(t, host.Client, "bob left with REMOVED", isLeftOf(bob.ID(), signalingv1.LeaveReason_LEAVE_REASON_REMOVED))
+		if entry := rosterEntry(t, tn, "m-a", bob.ID()); entry != nil {
 			t.Errorf("GetMeeting lists a removed participant: %v", entry)
 		}
 	})
 
 	t.Run("unknown participant", func(t *testing.T) {
-		_, err := tn.control.RemoveParticipant(tn.controlCtx(t), &controlv1.RemoveParticipantRequest{MeetingId: "m-a", ParticipantId: "p-unknown"})
+		_, err := tn.Control.RemoveParticipant(tn.ControlContext(t), &controlv1.RemoveParticipantRequest{MeetingId: "m-a", ParticipantId: "p-unknown"})
 		expectCode(t, err, codes.NotFound)
-		_, err = tn.control.MuteParticipant(tn.controlCtx(t), &controlv1.MuteParticipantRequest{MeetingId: "m-a", ParticipantId: "p-unknown", Audio: true})
+		_, err = tn.Control.MuteParticipant(tn.ControlContext(t), &controlv1.MuteParticipantRequest{MeetingId: "m-a", ParticipantId: "p-unknown", Audio: true})
 		expectCode(t, err, codes.NotFound)
 	})
 
 	t.Run("wrong bearer token", func(t *testing.T) {
 		calls := map[string]func(context.Context) error{
 			"AssignMeeting": func(ctx context.Context) error {
-				_, err := tn.control.AssignMeeting(ctx, &controlv1.AssignMeetingRequest{MeetingId: "m-x"})
+				_, err := tn.Control.AssignMeeting(ctx, &controlv1.AssignMeetingRequest{MeetingId: "m-x"})
 				return err
 			},
 			"GetMeeting": func(ctx context.Context) error {
-				_, err := tn.control.GetMeeting(ctx, &controlv1.GetMeetingRequest{MeetingId: "m-a"})
+				_, err := tn.Control.GetMeeting(ctx, &controlv1.GetMeetingRequest{MeetingId: "m-a"})
 				return err
 			},
 			"GetNodeStatus": func(ctx context.Context) error {
-				_, err := tn.control.GetNodeStatus(ctx, &controlv1.GetNodeStatusRequest{})
+				_, err := tn.Control.GetNodeStatus(ctx, &controlv1.GetNodeStatusRequest{})
 				return err
 			},
 		}
 		for name, call := range calls {
 			t.Run(name, func(t *testing.T) {
-				ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+				ctx, cancel := context.WithTimeout(context.Background(), testnode.WaitTimeout)
 				defer cancel()
-				wrong := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tn.token+"x")
+				wrong := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tn.ControlToken+"x")
 				expectCode(t, call(wrong), codes.Unauthenticated)
 				expectCode(t, call(ctx), codes.Unauthenticated)
 			})
 		}
-		resp, err := tn.control.ListMeetings(tn.controlCtx(t), &controlv1.ListMeetingsRequest{})
+		resp, err := tn.Control.ListMeetings(tn.ControlContext(t), &controlv1.ListMeetingsRequest{})
 		if err != nil {
 			t.Fatalf("ListMeetings: %v", err)
 		}
@@ -217,33 +218,33 @@ func TestControl_MeetingNotFound(t *testing.T) {
 	if raceEnabled {
 		t.Skip(stoppedActivationRaceBug)
 	}
-	tn := startNode(t, nil, node.Options{})
-	tn.assign(t, "m-c")
-	ended := tn.join(t, "m-c", "user-ended", jointoken.RoleParticipant)
+	tn := testnode.Start(t, nil, node.Options{})
+	tn.Assign(t, "m-c")
+	ended := tn.Join(t, "m-c", "user-ended", jointoken.RoleParticipant, client.JoinParams{})
 
-	_, err := tn.control.EndMeeting(tn.controlCtx(t), &controlv1.EndMeetingRequest{MeetingId: "m-c", Reason: "over"})
+	_, err := tn.Control.EndMeeting(tn.ControlContext(t), &controlv1.EndMeetingRequest{MeetingId: "m-c", Reason: "over"})
 	if err != nil {
 		t.Fatalf("EndMeeting: %v", err)
 	}
-	msg := expectMessage(t, ended.client, "meeting_ended", func(m *signalingv1.ServerMessage) bool { return m.GetMeetingEnded() != nil })
+	msg := testnode.Expect(t, ended.Client, "meeting_ended", func(m *signalingv1.ServerMessage) bool { return m.GetMeetingEnded() != nil })
 	if got := msg.GetMeetingEnded().GetReason(); got != "over" {
 		t.Errorf("meeting_ended reason: got %q, want %q", got, "over")
 	}
-	expectGoodbye(t, ended.client, signalingv1.GoodbyeReason_GOODBYE_REASON_MEETING_ENDED)
-	expectClosed(t, ended.client, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_MEETING_ENDED)
+	expectGoodbye(t, ended.Client, signalingv1.GoodbyeReason_GOODBYE_REASON_MEETING_ENDED)
+	testnode.ExpectClosed(t, ended.Client, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_MEETING_ENDED)
 
-	_, err = tn.control.GetMeeting(tn.controlCtx(t), &controlv1.GetMeetingRequest{MeetingId: "m-c"})
+	_, err = tn.Control.GetMeeting(tn.ControlContext(t), &controlv1.GetMeetingRequest{MeetingId: "m-c"})
 	expectCode(t, err, codes.NotFound)
 
-	if _, err := joinOn(tn.dial(t), client.JoinParams{
-		MeetingID: "m-c", JoinToken: tn.mint(t, "m-c", ended.user, jointoken.RoleParticipant), DisplayName: "late",
-		CorrelationID: ended.resp.GetCorrelationId(), BindingToken: ended.resp.GetBindingToken(),
+	if _, err := testnode.JoinOn(tn.Dial(t), client.JoinParams{
+		MeetingID: "m-c", JoinToken: tn.Mint(t, "m-c", ended.User, jointoken.RoleParticipant), DisplayName: "late",
+		CorrelationID: ended.Response.GetCorrelationId(), BindingToken: ended.Response.GetBindingToken(),
 	}); err == nil {
 		t.Fatal("resume after EndMeeting: got a join response, want rejected")
 	}
 
 	t.Run("unknown meeting", func(t *testing.T) {
-		_, err := tn.control.GetMeeting(tn.controlCtx(t), &controlv1.GetMeetingRequest{MeetingId: "m-unknown"})
+		_, err := tn.Control.GetMeeting(tn.ControlContext(t), &controlv1.GetMeetingRequest{MeetingId: "m-unknown"})
 		expectCode(t, err, codes.NotFound)
 	})
 
@@ -251,18 +252,18 @@ func TestControl_MeetingNotFound(t *testing.T) {
 
 func TestControl_Drain(t *testing.T) {
 	const meetingID = "m-drain"
-	tn := startNode(t, nil, node.Options{})
-	tn.assign(t, meetingID)
-	open := tn.join(t, meetingID, "user-open", jointoken.RoleParticipant)
+	tn := testnode.Start(t, nil, node.Options{})
+	tn.Assign(t, meetingID)
+	open := tn.Join(t, meetingID, "user-open", jointoken.RoleParticipant, client.JoinParams{})
 
 	stopped := make(chan error, 1)
-	go func() { stopped <- tn.stop() }()
+	go func() { stopped <- stop(tn) }()
 
 	// The first assignments may still be accepted before Stop marks the
 	// node draining; the loop ends at the first one that is not.
 	var observed string
 	for i := 0; i < 500 && observed == ""; i++ {
-		resp, err := tn.control.AssignMeeting(tn.controlCtx(t), &controlv1.AssignMeetingRequest{MeetingId: "m-during-drain"})
+		resp, err := tn.Control.AssignMeeting(tn.ControlContext(t), &controlv1.AssignMeetingRequest{MeetingId: "m-during-drain"})
 		switch {
 		case err != nil:
 			expectCode(t, err, codes.Unavailable)
@@ -280,21 +281,21 @@ func TestControl_Drain(t *testing.T) {
 	t.Logf("AssignMeeting during drain: %s", observed)
 
 	t.Run("open session gets a draining goodbye", func(t *testing.T) {
-		expectGoodbye(t, open.client, signalingv1.GoodbyeReason_GOODBYE_REASON_DRAINING)
-		expectClosed(t, open.client, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_DRAINING)
+		expectGoodbye(t, open.Client, signalingv1.GoodbyeReason_GOODBYE_REASON_DRAINING)
+		testnode.ExpectClosed(t, open.Client, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_DRAINING)
 	})
 
 	t.Run("new join refused", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), testnode.WaitTimeout)
 		defer cancel()
-		c, err := client.Dial(ctx, tn.endpoints.SignalingURL, wt.DialOptions{CertHashes: [][32]byte{tn.certHash}})
+		c, err := client.Dial(ctx, tn.Endpoints.SignalingURL, wt.DialOptions{CertHashes: [][32]byte{tn.CertHash}})
 		if err != nil {
 			t.Logf("dial during drain failed: %v", err)
 			return
 		}
 		t.Cleanup(func() { _ = c.Close() })
-		resp, err := joinOn(c, client.JoinParams{
-			MeetingID: meetingID, JoinToken: tn.mint(t, meetingID, "user-late", jointoken.RoleParticipant), DisplayName: "late",
+		resp, err := testnode.JoinOn(c, client.JoinParams{
+			MeetingID: meetingID, JoinToken: tn.Mint(t, meetingID, "user-late", jointoken.RoleParticipant), DisplayName: "late",
 		})
 		if err == nil {
 			t.Fatalf("join during drain: got participant %q, want refused", resp.GetParticipantId())

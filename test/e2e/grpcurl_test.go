@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/convene/convene/node"
+	"github.com/convene/convene/test/testnode"
 )
 
 // grpcurlBuildTimeout bounds building grpcurl: seconds with a warm build
@@ -47,7 +48,7 @@ func buildGrpcurl(t *testing.T) string {
 // stderr together.
 func runGrpcurl(t *testing.T, binary string, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), testnode.WaitTimeout)
 	defer cancel()
 	output, err := exec.CommandContext(ctx, binary, args...).CombinedOutput()
 	return string(output), err
@@ -58,9 +59,9 @@ func TestGrpcurl_AgainstNode(t *testing.T) {
 		t.Skip("skipped in -short mode: builds grpcurl from tools/go.mod")
 	}
 	binary := buildGrpcurl(t)
-	tn := startNode(t, nil, node.Options{})
-	addr := tn.endpoints.GRPCAddr
-	auth := "authorization: Bearer " + tn.token
+	tn := testnode.Start(t, nil, node.Options{})
+	addr := tn.Endpoints.GRPCAddr
+	auth := "authorization: Bearer " + tn.ControlToken
 
 	t.Run("list", func(t *testing.T) {
 		output, err := runGrpcurl(t, binary, "-plaintext", "-H", auth, addr, "list")
@@ -89,10 +90,10 @@ func TestGrpcurl_AgainstNode(t *testing.T) {
 		if err := json.Unmarshal([]byte(output), &resp); err != nil {
 			t.Fatalf("decode AssignMeeting output %q: %v", output, err)
 		}
-		if !resp.Accepted || resp.SignalingURL != tn.endpoints.SignalingURL || resp.NodeID != tn.endpoints.NodeID || resp.Generation == "" {
-			t.Errorf("AssignMeeting: got %+v, want accepted at %q on %q with a generation", resp, tn.endpoints.SignalingURL, tn.endpoints.NodeID)
+		if !resp.Accepted || resp.SignalingURL != tn.Endpoints.SignalingURL || resp.NodeID != tn.Endpoints.NodeID || resp.Generation == "" {
+			t.Errorf("AssignMeeting: got %+v, want accepted at %q on %q with a generation", resp, tn.Endpoints.SignalingURL, tn.Endpoints.NodeID)
 		}
-		if m := tn.getMeeting(t, "m-grpcurl"); m.GetMeetingId() != "m-grpcurl" {
+		if m := tn.GetMeeting(t, "m-grpcurl"); m.GetMeetingId() != "m-grpcurl" {
 			t.Errorf("GetMeeting after grpcurl assignment: got %q, want m-grpcurl", m.GetMeetingId())
 		}
 	})
@@ -110,8 +111,8 @@ func TestGrpcurl_AgainstNode(t *testing.T) {
 		if err := json.Unmarshal([]byte(output), &resp); err != nil {
 			t.Fatalf("decode GetNodeStatus output %q: %v", output, err)
 		}
-		if resp.NodeID != tn.endpoints.NodeID || !resp.Ready || resp.Meetings != 1 {
-			t.Errorf("GetNodeStatus: got %+v, want node %q ready with 1 meeting", resp, tn.endpoints.NodeID)
+		if resp.NodeID != tn.Endpoints.NodeID || !resp.Ready || resp.Meetings != 1 {
+			t.Errorf("GetNodeStatus: got %+v, want node %q ready with 1 meeting", resp, tn.Endpoints.NodeID)
 		}
 	})
 

@@ -12,6 +12,7 @@ import (
 	"github.com/convene/convene/messages/framing"
 	"github.com/convene/convene/messages/signalingv1"
 	"github.com/convene/convene/node"
+	"github.com/convene/convene/test/testnode"
 )
 
 // oversizedPrefix is a length prefix that announces one byte more than the
@@ -39,7 +40,7 @@ func unknownFieldFrame() []byte {
 }
 
 func TestProtocol_BadFirstFrame(t *testing.T) {
-	tn := startNode(t, func(c *config.Config) { c.JoinTimeout = 300 * time.Millisecond }, node.Options{})
+	tn := testnode.Start(t, func(c *config.Config) { c.JoinTimeout = 300 * time.Millisecond }, node.Options{})
 
 	tests := []struct {
 		name        string
@@ -65,7 +66,7 @@ func TestProtocol_BadFirstFrame(t *testing.T) {
 		},
 		{
 			name:        "self mute before join",
-			message:     selfMuteMessage(true, false),
+			message:     testnode.SelfMuteMessage(true, false),
 			wantError:   signalingv1.ErrorCode_ERROR_CODE_NOT_JOINED,
 			wantGoodbye: signalingv1.GoodbyeReason_GOODBYE_REASON_PROTOCOL_ERROR,
 			wantClose:   signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_PROTOCOL_ERROR,
@@ -86,7 +87,7 @@ func TestProtocol_BadFirstFrame(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := tn.dial(t)
+			c := tn.Dial(t)
 			switch {
 			case tt.frame != nil:
 				if err := c.WriteRaw(tt.frame); err != nil {
@@ -98,16 +99,16 @@ func TestProtocol_BadFirstFrame(t *testing.T) {
 
 			expectError(t, c, tt.wantError)
 			expectGoodbye(t, c, tt.wantGoodbye)
-			expectClosed(t, c, tt.wantClose)
+			testnode.ExpectClosed(t, c, tt.wantClose)
 		})
 	}
 }
 
 func TestProtocol_BadFrameAfterJoin(t *testing.T) {
 	const meetingID = "m-bad-frame"
-	tn := startNode(t, nil, node.Options{})
-	tn.assign(t, meetingID)
-	observer := tn.join(t, meetingID, "user-observer", jointoken.RoleHost)
+	tn := testnode.Start(t, nil, node.Options{})
+	tn.Assign(t, meetingID)
+	observer := tn.Join(t, meetingID, "user-observer", jointoken.RoleHost, client.JoinParams{})
 
 	tests := []struct {
 		name      string
@@ -131,42 +132,42 @@ func TestProtocol_BadFrameAfterJoin(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			user := "user-" + tt.name
-			bad := tn.join(t, meetingID, user, jointoken.RoleParticipant)
-			expectMessage(t, observer.client, "participant_joined "+user, func(m *signalingv1.ServerMessage) bool {
-				return m.GetParticipantJoined().GetParticipant().GetParticipantId() == bad.id()
+			bad := tn.Join(t, meetingID, user, jointoken.RoleParticipant, client.JoinParams{})
+			testnode.Expect(t, observer.Client, "participant_joined "+user, func(m *signalingv1.ServerMessage) bool {
+				return m.GetParticipantJoined().GetParticipant().GetParticipantId() == bad.ID()
 			})
 
-			if err := bad.client.WriteRaw(tt.frame); err != nil {
+			if err := bad.Client.WriteRaw(tt.frame); err != nil {
 				t.Fatalf("write frame: %v", err)
 			}
-			expectError(t, bad.client, tt.wantError)
-			expectGoodbye(t, bad.client, signalingv1.GoodbyeReason_GOODBYE_REASON_PROTOCOL_ERROR)
-			expectClosed(t, bad.client, tt.wantClose)
+			expectError(t, bad.Client, tt.wantError)
+			expectGoodbye(t, bad.Client, signalingv1.GoodbyeReason_GOODBYE_REASON_PROTOCOL_ERROR)
+			testnode.ExpectClosed(t, bad.Client, tt.wantClose)
 
-			expectMessage(t, observer.client, "disconnected update of "+user,
-				isUpdateOf(bad.id(), signalingv1.ConnectionState_CONNECTION_STATE_DISCONNECTED))
+			testnode.Expect(t, observer.Client, "disconnected update of "+user,
+				testnode.IsConnectionState(bad.ID(), signalingv1.ConnectionState_CONNECTION_STATE_DISCONNECTED))
 
-			resumed := tn.joinWith(t, meetingID, user, jointoken.RoleParticipant, client.JoinParams{
+			resumed := tn.Join(t, meetingID, user, jointoken.RoleParticipant, client.JoinParams{
 				DisplayName:   user,
-				CorrelationID: bad.resp.GetCorrelationId(),
-				BindingToken:  bad.resp.GetBindingToken(),
+				CorrelationID: bad.Response.GetCorrelationId(),
+				BindingToken:  bad.Response.GetBindingToken(),
 			})
-			if !resumed.resp.GetResumed() || resumed.resp.GetResumeResult() != signalingv1.ResumeResult_RESUME_RESULT_RESUMED {
-				t.Fatalf("resume after protocol error: got resumed=%v result %s, want resumed", resumed.resp.GetResumed(), resumed.resp.GetResumeResult())
+			if !resumed.Response.GetResumed() || resumed.Response.GetResumeResult() != signalingv1.ResumeResult_RESUME_RESULT_RESUMED {
+				t.Fatalf("resume after protocol error: got resumed=%v result %s, want resumed", resumed.Response.GetResumed(), resumed.Response.GetResumeResult())
 			}
-			if resumed.id() != bad.id() {
-				t.Fatalf("resumed participant id: got %q, want %q", resumed.id(), bad.id())
+			if resumed.ID() != bad.ID() {
+				t.Fatalf("resumed participant id: got %q, want %q", resumed.ID(), bad.ID())
 			}
-			expectMessage(t, observer.client, "connected update of "+user,
-				isUpdateOf(bad.id(), signalingv1.ConnectionState_CONNECTION_STATE_CONNECTED))
+			testnode.Expect(t, observer.Client, "connected update of "+user,
+				testnode.IsConnectionState(bad.ID(), signalingv1.ConnectionState_CONNECTION_STATE_CONNECTED))
 		})
 	}
 }
 
 func TestProtocol_UnknownMessageAfterJoin(t *testing.T) {
 	const meetingID = "m-unknown"
-	tn := startNode(t, nil, node.Options{})
-	tn.assign(t, meetingID)
+	tn := testnode.Start(t, nil, node.Options{})
+	tn.Assign(t, meetingID)
 
 	tests := []struct {
 		name         string
@@ -178,20 +179,20 @@ func TestProtocol_UnknownMessageAfterJoin(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			j := tn.join(t, meetingID, "user-"+tt.name, jointoken.RoleParticipant)
+			j := tn.Join(t, meetingID, "user-"+tt.name, jointoken.RoleParticipant, client.JoinParams{})
 
-			if err := j.client.WriteRaw(tt.frame); err != nil {
+			if err := j.Client.WriteRaw(tt.frame); err != nil {
 				t.Fatalf("write frame: %v", err)
 			}
-			e := expectError(t, j.client, signalingv1.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE)
+			e := expectError(t, j.Client, signalingv1.ErrorCode_ERROR_CODE_UNKNOWN_MESSAGE)
 			if e.GetSequence() != tt.wantSequence {
 				t.Errorf("error sequence: got %d, want %d", e.GetSequence(), tt.wantSequence)
 			}
 
 			// The session stays usable.
-			ping(t, j.client)
+			ping(t, j.Client)
 			select {
-			case <-j.client.Done():
+			case <-j.Client.Done():
 				t.Fatal("session closed after an unknown message, want it open")
 			default:
 			}

@@ -14,73 +14,74 @@ import (
 	"github.com/convene/convene/config"
 	"github.com/convene/convene/messages/signalingv1"
 	"github.com/convene/convene/node"
+	"github.com/convene/convene/test/testnode"
 )
 
 func TestLogs_NoSecrets(t *testing.T) {
 	const meetingID = "m-secrets"
-	tn := startNode(t, func(c *config.Config) {
+	tn := testnode.Start(t, func(c *config.Config) {
 		c.LogLevel = "debug"
 	}, node.Options{})
-	tn.assign(t, meetingID)
+	tn.Assign(t, meetingID)
 
 	// secrets maps a description to each value that must not be logged.
-	secrets := map[string]string{"control token": tn.token}
+	secrets := map[string]string{"control token": tn.ControlToken}
 
 	// Joins, a drop and a resume, a replay and a wrong token.
-	host := tn.join(t, meetingID, "user-host", jointoken.RoleHost)
-	secrets["host join token"] = host.joinToken
-	secrets["host binding token"] = host.resp.GetBindingToken()
+	host := tn.Join(t, meetingID, "user-host", jointoken.RoleHost, client.JoinParams{})
+	secrets["host join token"] = host.JoinToken
+	secrets["host binding token"] = host.Response.GetBindingToken()
 
-	bobToken := tn.mint(t, meetingID, "user-bob", jointoken.RoleParticipant)
+	bobToken := tn.Mint(t, meetingID, "user-bob", jointoken.RoleParticipant)
 	secrets["bob join token"] = bobToken
-	bobClient := tn.dial(t)
-	bobResp, err := joinOn(bobClient, client.JoinParams{MeetingID: meetingID, JoinToken: bobToken, DisplayName: "bob"})
+	bobClient := tn.Dial(t)
+	bobResp, err := testnode.JoinOn(bobClient, client.JoinParams{MeetingID: meetingID, JoinToken: bobToken, DisplayName: "bob"})
 	if err != nil {
 		t.Fatalf("join bob: %v", err)
 	}
-	bob := &joined{client: bobClient, resp: bobResp, user: "user-bob"}
-	secrets["bob binding token"] = bob.resp.GetBindingToken()
-	if err := bob.client.Close(); err != nil {
+	bob := &testnode.Participant{Client: bobClient, Response: bobResp, User: "user-bob"}
+	secrets["bob binding token"] = bob.Response.GetBindingToken()
+	if err := bob.Client.Close(); err != nil {
 		t.Fatalf("close bob: %v", err)
 	}
-	expectMessage(t, host.client, "bob disconnected", isUpdateOf(bob.id(), signalingv1.ConnectionState_CONNECTION_STATE_DISCONNECTED))
+	testnode.Expect(t, host.Client, "bob disconnected", testnode.IsConnectionState(bob.ID(), signalingv1.ConnectionState_CONNECTION_STATE_DISCONNECTED))
 
-	resumeToken := tn.mint(t, meetingID, "user-bob", jointoken.RoleParticipant)
+	resumeToken := tn.Mint(t, meetingID, "user-bob", jointoken.RoleParticipant)
 	secrets["bob resume join token"] = resumeToken
-	resumedClient := tn.dial(t)
-	resumed, err := joinOn(resumedClient, client.JoinParams{
+	resumedClient := tn.Dial(t)
+	resumed, err := testnode.JoinOn(resumedClient, client.JoinParams{
 		MeetingID: meetingID, JoinToken: resumeToken, DisplayName: "bob",
-		CorrelationID: bob.resp.GetCorrelationId(), BindingToken: bob.resp.GetBindingToken(),
+		CorrelationID: bob.Response.GetCorrelationId(), BindingToken: bob.Response.GetBindingToken(),
 	})
 	if err != nil || !resumed.GetResumed() {
 		t.Fatalf("resume bob: got %v (resumed=%v), want resumed", err, resumed.GetResumed())
 	}
 	secrets["bob resumed binding token"] = resumed.GetBindingToken()
 
-	replay := tn.joinWith(t, meetingID, "user-bob", jointoken.RoleParticipant, resumeParams(bob, bob.resp.GetBindingToken()))
-	checkResume(t, replay.resp, signalingv1.ResumeResult_RESUME_RESULT_REJECTED_REPLAYED)
-	secrets["replay join token"] = replay.joinToken
-	secrets["replay binding token"] = replay.resp.GetBindingToken()
+	replay := tn.Join(t, meetingID, "user-bob", jointoken.RoleParticipant, resumeParams(bob, bob.Response.GetBindingToken()))
+	checkResume(t, replay.Response, signalingv1.ResumeResult_RESUME_RESULT_REJECTED_REPLAYED)
+	secrets["replay join token"] = replay.JoinToken
+	secrets["replay binding token"] = replay.Response.GetBindingToken()
 
-	wrong := foreignSigner(t, tn.signer.KeyID())
-	wrongToken, err := wrong.Mint(jointoken.MintRequest{MeetingID: meetingID, UserID: "user-eve", Role: jointoken.RoleHost, Lifetime: tokenLifetime})
+	wrong := foreignSigner(t, tn.Signer.KeyID())
+	wrongToken, err := wrong.Mint(jointoken.MintRequest{MeetingID: meetingID, UserID: "user-eve", Role: jointoken.RoleHost, Lifetime: testnode.TokenLifetime})
 	if err != nil {
 		t.Fatalf("mint wrong token: %v", err)
 	}
 	secrets["wrong join token"] = wrongToken
-	wrongClient := tn.dial(t)
-	_, err = joinOn(wrongClient, client.JoinParams{MeetingID: meetingID, JoinToken: wrongToken, DisplayName: "eve"})
+	wrongClient := tn.Dial(t)
+	_, err = testnode.JoinOn(wrongClient, client.JoinParams{MeetingID: meetingID, JoinToken: wrongToken, DisplayName: "eve"})
 	expectRejected(t, err, signalingv1.ErrorCode_ERROR_CODE_UNAUTHENTICATED)
-	expectClosed(t, wrongClient, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_JOIN_REJECTED)
+	testnode.ExpectClosed(t, wrongClient, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_JOIN_REJECTED)
 
 	// Files in the data directory.
-	master, err := os.ReadFile(filepath.Join(tn.cfg.DataDir, config.MasterSecretFileName))
+	master, err := os.ReadFile(filepath.Join(tn.Config.DataDir, config.MasterSecretFileName))
 	if err != nil {
 		t.Fatalf("read master secret: %v", err)
 	}
 	secrets["master secret hex"] = hex.EncodeToString(master)
 	secrets["master secret base64"] = base64.StdEncoding.EncodeToString(master)
-	pem, err := os.ReadFile(filepath.Join(tn.cfg.DataDir, jointoken.DevKeyFileName))
+	pem, err := os.ReadFile(filepath.Join(tn.Config.DataDir, jointoken.DevKeyFileName))
 	if err != nil {
 		t.Fatalf("read dev key: %v", err)
 	}
@@ -91,10 +92,10 @@ func TestLogs_NoSecrets(t *testing.T) {
 	}
 
 	// Stop the node so that every log line is written.
-	if err := tn.stop(); err != nil {
+	if err := stop(tn); err != nil {
 		t.Fatalf("node.Stop: %v", err)
 	}
-	logs := tn.logs.String()
+	logs := tn.Logs.String()
 	if !strings.Contains(logs, "level=DEBUG") {
 		t.Fatal("captured logs have no debug lines, want the node to log at debug level")
 	}

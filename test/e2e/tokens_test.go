@@ -13,6 +13,7 @@ import (
 	"github.com/convene/convene/client"
 	"github.com/convene/convene/messages/signalingv1"
 	"github.com/convene/convene/node"
+	"github.com/convene/convene/test/testnode"
 )
 
 // unsignedToken returns a JWT with alg "none" and valid claims otherwise.
@@ -54,8 +55,8 @@ func foreignSigner(t *testing.T, kid string) *jointoken.Signer {
 
 func TestJoin_WrongTokens(t *testing.T) {
 	const meetingID = "m-tokens"
-	tn := startNode(t, nil, node.Options{})
-	tn.assign(t, meetingID)
+	tn := testnode.Start(t, nil, node.Options{})
+	tn.Assign(t, meetingID)
 
 	mintWith := func(s *jointoken.Signer, req jointoken.MintRequest) string {
 		t.Helper()
@@ -65,7 +66,7 @@ func TestJoin_WrongTokens(t *testing.T) {
 		}
 		return token
 	}
-	valid := jointoken.MintRequest{MeetingID: meetingID, UserID: "user-x", Role: jointoken.RoleParticipant, Lifetime: tokenLifetime}
+	valid := jointoken.MintRequest{MeetingID: meetingID, UserID: "user-x", Role: jointoken.RoleParticipant, Lifetime: testnode.TokenLifetime}
 
 	expired := valid
 	expired.Now = time.Now().Add(-time.Hour)
@@ -78,31 +79,31 @@ func TestJoin_WrongTokens(t *testing.T) {
 		name  string
 		token string
 	}{
-		{name: "other key same kid", token: mintWith(foreignSigner(t, tn.signer.KeyID()), valid)},
+		{name: "other key same kid", token: mintWith(foreignSigner(t, tn.Signer.KeyID()), valid)},
 		{name: "other key own kid", token: mintWith(foreignSigner(t, ""), valid)},
-		{name: "expired", token: mintWith(tn.signer, expired)},
-		{name: "other meeting", token: mintWith(tn.signer, otherMeeting)},
+		{name: "expired", token: mintWith(tn.Signer, expired)},
+		{name: "other meeting", token: mintWith(tn.Signer, otherMeeting)},
 		{name: "alg none", token: unsignedToken(t, meetingID, "user-x")},
 		{name: "garbage", token: "not-a-jwt"},
 		{name: "empty", token: ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := tn.dial(t)
-			_, err := joinOn(c, client.JoinParams{MeetingID: meetingID, JoinToken: tt.token, DisplayName: "x"})
+			c := tn.Dial(t)
+			_, err := testnode.JoinOn(c, client.JoinParams{MeetingID: meetingID, JoinToken: tt.token, DisplayName: "x"})
 			expectRejected(t, err, signalingv1.ErrorCode_ERROR_CODE_UNAUTHENTICATED)
 			expectGoodbye(t, c, signalingv1.GoodbyeReason_GOODBYE_REASON_JOIN_REJECTED)
-			expectClosed(t, c, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_JOIN_REJECTED)
+			testnode.ExpectClosed(t, c, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_JOIN_REJECTED)
 		})
 	}
 
 	t.Run("meeting id of 129 bytes", func(t *testing.T) {
 		longID := strings.Repeat("m", 129)
-		c := tn.dial(t)
-		token := tn.mint(t, longID, "user-x", jointoken.RoleParticipant)
-		_, err := joinOn(c, client.JoinParams{MeetingID: longID, JoinToken: token, DisplayName: "x"})
+		c := tn.Dial(t)
+		token := tn.Mint(t, longID, "user-x", jointoken.RoleParticipant)
+		_, err := testnode.JoinOn(c, client.JoinParams{MeetingID: longID, JoinToken: token, DisplayName: "x"})
 		expectRejected(t, err, signalingv1.ErrorCode_ERROR_CODE_INVALID_ARGUMENT)
-		expectClosed(t, c, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_JOIN_REJECTED)
+		testnode.ExpectClosed(t, c, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_JOIN_REJECTED)
 	})
 
 }
@@ -114,23 +115,23 @@ func TestJoin_UnknownMeeting(t *testing.T) {
 	if raceEnabled {
 		t.Skip(stoppedActivationRaceBug)
 	}
-	tn := startNode(t, nil, node.Options{})
+	tn := testnode.Start(t, nil, node.Options{})
 
 	t.Run("unassigned meeting", func(t *testing.T) {
-		c := tn.dial(t)
-		token := tn.mint(t, "m-unassigned", "user-x", jointoken.RoleParticipant)
-		_, err := joinOn(c, client.JoinParams{MeetingID: "m-unassigned", JoinToken: token, DisplayName: "x"})
+		c := tn.Dial(t)
+		token := tn.Mint(t, "m-unassigned", "user-x", jointoken.RoleParticipant)
+		_, err := testnode.JoinOn(c, client.JoinParams{MeetingID: "m-unassigned", JoinToken: token, DisplayName: "x"})
 		expectRejected(t, err, signalingv1.ErrorCode_ERROR_CODE_NOT_FOUND)
 		expectGoodbye(t, c, signalingv1.GoodbyeReason_GOODBYE_REASON_JOIN_REJECTED)
-		expectClosed(t, c, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_JOIN_REJECTED)
+		testnode.ExpectClosed(t, c, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_JOIN_REJECTED)
 	})
 
 	t.Run("meeting id of 128 bytes is valid", func(t *testing.T) {
 		// The boundary: 128 bytes passes validation and reaches the lookup.
 		maxID := strings.Repeat("m", 128)
-		c := tn.dial(t)
-		token := tn.mint(t, maxID, "user-x", jointoken.RoleParticipant)
-		_, err := joinOn(c, client.JoinParams{MeetingID: maxID, JoinToken: token, DisplayName: "x"})
+		c := tn.Dial(t)
+		token := tn.Mint(t, maxID, "user-x", jointoken.RoleParticipant)
+		_, err := testnode.JoinOn(c, client.JoinParams{MeetingID: maxID, JoinToken: token, DisplayName: "x"})
 		expectRejected(t, err, signalingv1.ErrorCode_ERROR_CODE_NOT_FOUND)
 	})
 }

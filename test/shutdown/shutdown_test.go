@@ -11,11 +11,13 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/convene/convene/auth/jointoken"
 	"github.com/convene/convene/client"
 	"github.com/convene/convene/config"
 	"github.com/convene/convene/messages/controlv1"
 	"github.com/convene/convene/messages/signalingv1"
 	"github.com/convene/convene/node"
+	"github.com/convene/convene/test/testnode"
 )
 
 func TestMain(m *testing.M) {
@@ -80,13 +82,13 @@ type drainClient struct {
 }
 
 // readUntil reads messages into dc.received until done returns true, and
-// fails the test after waitTimeout.
+// fails the test after testnode.WaitTimeout.
 func (dc *drainClient) readUntil(t *testing.T, what string, done func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
+	deadline := time.Now().Add(testnode.WaitTimeout)
 	for !done() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: waiting for %s: timed out after %s (%d messages read)", dc.user, what, waitTimeout, len(dc.received))
+			t.Fatalf("%s: waiting for %s: timed out after %s (%d messages read)", dc.user, what, testnode.WaitTimeout, len(dc.received))
 		}
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		msg, err := dc.client.Next(ctx)
@@ -101,7 +103,7 @@ func (dc *drainClient) readUntil(t *testing.T, what string, done func() bool) {
 // readAll reads messages into dc.received until the session ends.
 func (dc *drainClient) readAll(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
+	deadline := time.Now().Add(testnode.WaitTimeout)
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		msg, err := dc.client.Next(ctx)
@@ -114,7 +116,7 @@ func (dc *drainClient) readAll(t *testing.T) {
 		}
 		dc.received = append(dc.received, msg)
 	}
-	t.Fatalf("%s: session still open after %s", dc.user, waitTimeout)
+	t.Fatalf("%s: session still open after %s", dc.user, testnode.WaitTimeout)
 }
 
 // updatesOf returns the self-mute states of the ParticipantUpdated
@@ -143,9 +145,9 @@ func watchLive(url string, stop <-chan struct{}) *healthWatch {
 	w := &healthWatch{done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
-		deadline := time.Now().Add(stopTimeout)
+		deadline := time.Now().Add(testnode.StopTimeout)
 		for time.Now().Before(deadline) {
-			status, body, err := httpGet(url)
+			status, body, err := testnode.HTTPGet(url)
 			if err != nil {
 				select {
 				case <-stop:
@@ -163,7 +165,7 @@ func watchLive(url string, stop <-chan struct{}) *healthWatch {
 				w.bad = append(w.bad, fmt.Sprintf("status %d body %q", status, body))
 			}
 			w.mu.Unlock()
-			time.Sleep(pollInterval)
+			time.Sleep(testnode.PollInterval)
 		}
 	}()
 	return w
@@ -171,31 +173,31 @@ func watchLive(url string, stop <-chan struct{}) *healthWatch {
 
 func TestStop_DrainsSessions(t *testing.T) {
 	const meetingID = "m-drain"
-	tn := startNode(t, func(c *config.Config) {
+	tn := testnode.Start(t, func(c *config.Config) {
 		c.WriteTimeout = drainWriteTimeout
 		c.ShutdownTimeout = drainShutdownTimeout
 	}, node.Options{})
-	tn.assign(t, meetingID)
-	liveURL := "http://" + tn.endpoints.HTTPAddr + "/health/live"
-	readyURL := "http://" + tn.endpoints.HTTPAddr + "/health/ready"
-	waitHTTPStatus(t, readyURL, 200)
+	tn.Assign(t, meetingID)
+	liveURL := "http://" + tn.Endpoints.HTTPAddr + "/health/live"
+	readyURL := "http://" + tn.Endpoints.HTTPAddr + "/health/ready"
+	testnode.WaitHTTPStatus(t, readyURL, 200)
 
 	clients := make([]*drainClient, 3)
 	for i := range clients {
 		user := fmt.Sprintf("user-%d", i)
 		// Long display names make every update large, so that a few fill
 		// the slow client's receive window.
-		c, resp := tn.join(t, meetingID, user, client.JoinParams{DisplayName: user + strings.Repeat("-", 100)})
-		clients[i] = &drainClient{user: user, id: resp.GetParticipantId(), client: c}
+		p := tn.Join(t, meetingID, user, jointoken.RoleParticipant, client.JoinParams{DisplayName: user + strings.Repeat("-", 100)})
+		clients[i] = &drainClient{user: user, id: p.ID(), client: p.Client}
 	}
 
 	// A client that never reads joins first. The acknowledged updates
 	// fill its small receive window, so the node's writes to it block
 	// until WriteTimeout, and the drain waits for that.
-	slow := dialSlow(t, tn.endpoints.SignalingURL, tn.certHash)
+	slow := dialSlow(t, tn.Endpoints.SignalingURL, tn.CertHash)
 	slow.send(t, &signalingv1.ClientMessage{Sequence: 1, Payload: &signalingv1.ClientMessage_Join{Join: &signalingv1.JoinRequest{
 		MeetingId:   meetingID,
-		JoinToken:   tn.mint(t, meetingID, "user-slow"),
+		JoinToken:   tn.Mint(t, meetingID, "user-slow", jointoken.RoleParticipant),
 		DisplayName: "user-slow",
 	}}})
 	for _, dc := range clients {
@@ -211,7 +213,7 @@ func TestStop_DrainsSessions(t *testing.T) {
 	for _, dc := range clients {
 		for i := range ackedUpdates {
 			state := muteState(i)
-			if _, err := dc.client.Send(selfMuteMessage(state.GetAudio(), state.GetVideo())); err != nil {
+			if _, err := dc.client.Send(testnode.SelfMuteMessage(state.GetAudio(), state.GetVideo())); err != nil {
 				t.Fatalf("%s: send self-mute %d: %v", dc.user, i, err)
 			}
 		}
@@ -226,7 +228,7 @@ func TestStop_DrainsSessions(t *testing.T) {
 	for i := ackedUpdates; i < ackedUpdates+unackedUpdates; i++ {
 		for _, dc := range clients {
 			state := muteState(i)
-			if _, err := dc.client.Send(selfMuteMessage(state.GetAudio(), state.GetVideo())); err != nil {
+			if _, err := dc.client.Send(testnode.SelfMuteMessage(state.GetAudio(), state.GetVideo())); err != nil {
 				t.Fatalf("%s: send self-mute %d: %v", dc.user, i, err)
 			}
 		}
@@ -244,21 +246,21 @@ func TestStop_DrainsSessions(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), drainShutdownTimeout)
 		defer cancel()
 		start := time.Now()
-		err := tn.stop(ctx)
+		err := tn.Stop(ctx)
 		stopped <- stopResult{err: err, elapsed: time.Since(start)}
 	}()
 
 	// While the node drains: not ready, still live, no new meetings and no
 	// new sessions.
-	body := waitHTTPStatus(t, readyURL, 503)
+	body := testnode.WaitHTTPStatus(t, readyURL, 503)
 	if !strings.Contains(body, "draining") {
 		t.Errorf("/health/ready while draining: got body %q, want it to mention draining", body)
 	}
-	if status, body, err := httpGet(liveURL); err != nil || status != 200 {
+	if status, body, err := testnode.HTTPGet(liveURL); err != nil || status != 200 {
 		t.Errorf("/health/live while draining: got status %d body %q error %v, want 200", status, body, err)
 	}
 
-	assignResp, assignErr := tn.control.AssignMeeting(tn.controlCtx(t), &controlv1.AssignMeetingRequest{
+	assignResp, assignErr := tn.Control.AssignMeeting(tn.ControlContext(t), &controlv1.AssignMeetingRequest{
 		MeetingId:              "m-during-drain",
 		RequestingControllerId: "shutdown-test",
 	})
@@ -273,8 +275,8 @@ func TestStop_DrainsSessions(t *testing.T) {
 		}
 	}
 
-	late := tn.dial(t)
-	_, joinErr := joinOn(late, client.JoinParams{MeetingID: meetingID, JoinToken: tn.mint(t, meetingID, "user-late"), DisplayName: "user-late"})
+	late := tn.Dial(t)
+	_, joinErr := testnode.JoinOn(late, client.JoinParams{MeetingID: meetingID, JoinToken: tn.Mint(t, meetingID, "user-late", jointoken.RoleParticipant), DisplayName: "user-late"})
 	var serverErr *client.ServerError
 	if !errors.As(joinErr, &serverErr) {
 		t.Fatalf("join while draining: got error %v, want a server error %s", joinErr, signalingv1.ErrorCode_ERROR_CODE_UNAVAILABLE)
@@ -282,11 +284,11 @@ func TestStop_DrainsSessions(t *testing.T) {
 	if got, want := serverErr.Err.GetCode(), signalingv1.ErrorCode_ERROR_CODE_UNAVAILABLE; got != want {
 		t.Errorf("join while draining: got error code %s (%q), want %s", got, serverErr.Err.GetMessage(), want)
 	}
-	goodbye := next(t, late, "the goodbye after the rejected join").GetGoodbye()
+	goodbye := testnode.Next(t, late, "the goodbye after the rejected join").GetGoodbye()
 	if got, want := goodbye.GetReason(), signalingv1.GoodbyeReason_GOODBYE_REASON_DRAINING; got != want {
 		t.Errorf("goodbye after the rejected join: got reason %s, want %s", got, want)
 	}
-	expectClosed(t, late, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_DRAINING)
+	testnode.ExpectClosed(t, late, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_DRAINING)
 
 	select {
 	case <-stopped:
@@ -297,8 +299,8 @@ func TestStop_DrainsSessions(t *testing.T) {
 	var result stopResult
 	select {
 	case result = <-stopped:
-	case <-time.After(drainShutdownTimeout + waitTimeout):
-		t.Fatalf("Stop did not return within %s", drainShutdownTimeout+waitTimeout)
+	case <-time.After(drainShutdownTimeout + testnode.WaitTimeout):
+		t.Fatalf("Stop did not return within %s", drainShutdownTimeout+testnode.WaitTimeout)
 	}
 	if result.err != nil {
 		t.Errorf("Stop: got error %v, want nil", result.err)
@@ -320,7 +322,7 @@ func TestStop_DrainsSessions(t *testing.T) {
 
 	select {
 	case <-slow.done():
-	case <-time.After(waitTimeout):
+	case <-time.After(testnode.WaitTimeout):
 		t.Errorf("the session of the client that does not read is still open after Stop")
 	}
 
@@ -331,7 +333,7 @@ func TestStop_DrainsSessions(t *testing.T) {
 	for _, dc := range clients {
 		dc.readAll(t)
 		checkGoodbyeLast(t, dc)
-		expectClosed(t, dc.client, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_DRAINING)
+		testnode.ExpectClosed(t, dc.client, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_DRAINING)
 
 		for _, sender := range clients {
 			got := dc.updatesOf(sender.id)
@@ -371,7 +373,7 @@ func checkGoodbyeLast(t *testing.T, dc *drainClient) {
 	}
 	last := dc.received[len(dc.received)-1]
 	if got, want := last.GetGoodbye().GetReason(), signalingv1.GoodbyeReason_GOODBYE_REASON_DRAINING; got != want {
-		t.Errorf("%s: last message: got %s, want a goodbye with reason %s", dc.user, shortText(last), want)
+		t.Errorf("%s: last message: got %s, want a goodbye with reason %s", dc.user, testnode.ShortText(last), want)
 	}
 }
 
@@ -385,10 +387,10 @@ func TestStop_IdleNodeLeavesNoGoroutine(t *testing.T) {
 		}
 	})
 
-	tn := startNode(t, nil, node.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	tn := testnode.Start(t, nil, node.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), testnode.StopTimeout)
 	defer cancel()
-	if err := tn.stop(ctx); err != nil {
+	if err := tn.Stop(ctx); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
 }

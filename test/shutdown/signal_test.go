@@ -10,13 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/convene/convene/client"
 	"github.com/convene/convene/messages/signalingv1"
+	"github.com/convene/convene/test/testnode"
 )
 
 const (
@@ -28,24 +28,6 @@ const (
 	// forcedExitTimeout bounds the exit after a second signal.
 	forcedExitTimeout = 5 * time.Second
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // buildConvene builds ./cmd/convene into dir and returns the binary's path.
 func buildConvene(t *testing.T, dir string) string {
@@ -67,7 +49,7 @@ func buildConvene(t *testing.T, dir string) string {
 // runConvene runs a short convene command and returns its stdout.
 func runConvene(t *testing.T, bin string, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), testnode.WaitTimeout)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -83,8 +65,8 @@ func runConvene(t *testing.T, bin string, args ...string) string {
 type nodeProcess struct {
 	cmd    *exec.Cmd
 	lines  chan string
-	stdout syncBuffer
-	stderr syncBuffer
+	stdout testnode.SyncBuffer
+	stderr testnode.SyncBuffer
 	exited chan struct{}
 	err    error // set before exited is closed
 
@@ -142,9 +124,9 @@ func startNodeProcess(t *testing.T, bin, dataDir string, extra ...string) *nodeP
 		t.Logf("convene node killed; stderr:\n%s", np.stderr.String())
 	})
 
-	np.waitLine(t, "convene node ", waitTimeout)
+	np.waitLine(t, "convene node ", testnode.WaitTimeout)
 	np.signalingURL = np.endpoint(t, "signaling (WebTransport):")
-	np.certHash = parseCertHash(t, np.endpoint(t, "certificate SHA-256:"))
+	np.certHash = testnode.ParseCertHash(t, np.endpoint(t, "certificate SHA-256:"))
 	np.grpcAddr = np.endpoint(t, "control (gRPC):")
 	healthURL := np.endpoint(t, "health and metrics:")
 	np.httpAddr = strings.TrimSuffix(strings.TrimPrefix(healthURL, "http://"), "/health/ready")
@@ -154,7 +136,7 @@ func startNodeProcess(t *testing.T, bin, dataDir string, extra ...string) *nodeP
 // endpoint waits for the endpoint line with label and returns its value.
 func (np *nodeProcess) endpoint(t *testing.T, label string) string {
 	t.Helper()
-	line := np.waitLine(t, label, waitTimeout)
+	line := np.waitLine(t, label, testnode.WaitTimeout)
 	_, value, _ := strings.Cut(line, label)
 	return strings.TrimSpace(value)
 }
@@ -213,8 +195,8 @@ func joinProcessNode(t *testing.T, bin, dataDir string, np *nodeProcess, meeting
 		t.Errorf("convene ctl assign: got %q, want the signaling URL %s in it", assigned, np.signalingURL)
 	}
 	token := strings.TrimSpace(runConvene(t, bin, "token", "--data-dir", dataDir, "--meeting", meetingID, "--user", user))
-	c := dialURL(t, np.signalingURL, np.certHash)
-	if _, err := joinOn(c, client.JoinParams{MeetingID: meetingID, JoinToken: token, DisplayName: user}); err != nil {
+	c := testnode.Dial(t, np.signalingURL, np.certHash)
+	if _, err := testnode.JoinOn(c, client.JoinParams{MeetingID: meetingID, JoinToken: token, DisplayName: user}); err != nil {
 		t.Fatalf("join %s as %s: %v", meetingID, user, err)
 	}
 	return c
@@ -228,11 +210,11 @@ func TestBinary_Signals(t *testing.T) {
 		np := startNodeProcess(t, bin, dataDir)
 
 		for _, path := range []string{"/health/live", "/health/ready"} {
-			if status, body, err := httpGet("http://" + np.httpAddr + path); err != nil || status != 200 {
+			if status, body, err := testnode.HTTPGet("http://" + np.httpAddr + path); err != nil || status != 200 {
 				t.Errorf("GET %s: got status %d body %q error %v, want 200", path, status, body, err)
 			}
 		}
-		status, metricsText, err := httpGet("http://" + np.httpAddr + "/metrics")
+		status, metricsText, err := testnode.HTTPGet("http://" + np.httpAddr + "/metrics")
 		if err != nil || status != 200 {
 			t.Fatalf("GET /metrics: got status %d error %v, want 200", status, err)
 		}
@@ -245,11 +227,11 @@ func TestBinary_Signals(t *testing.T) {
 		c := joinProcessNode(t, bin, dataDir, np, "m-sigterm", "user-a")
 
 		np.signal(t, syscall.SIGTERM)
-		msg := expectMessage(t, c, "a DRAINING goodbye", func(m *signalingv1.ServerMessage) bool { return m.GetGoodbye() != nil })
+		msg := testnode.Expect(t, c, "a DRAINING goodbye", func(m *signalingv1.ServerMessage) bool { return m.GetGoodbye() != nil })
 		if got, want := msg.GetGoodbye().GetReason(), signalingv1.GoodbyeReason_GOODBYE_REASON_DRAINING; got != want {
 			t.Errorf("goodbye: got reason %s, want %s", got, want)
 		}
-		expectClosed(t, c, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_DRAINING)
+		testnode.ExpectClosed(t, c, signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_DRAINING)
 
 		if code := np.waitExit(t, exitTimeout); code != 0 {
 			t.Errorf("exit status after SIGTERM: got %d, want 0; stderr:\n%s", code, np.stderr.String())
@@ -278,12 +260,12 @@ func TestBinary_Signals(t *testing.T) {
 		const updates = 40
 		for i := range updates {
 			state := muteState(i)
-			msg := selfMuteMessage(state.GetAudio(), state.GetVideo())
+			msg := testnode.SelfMuteMessage(state.GetAudio(), state.GetVideo())
 			msg.Sequence = uint64(i + 2)
 			slow.send(t, msg)
 		}
 		seen := 0
-		expectMessage(t, observer, fmt.Sprintf("%d updates of the slow client", updates), func(m *signalingv1.ServerMessage) bool {
+		testnode.Expect(t, observer, fmt.Sprintf("%d updates of the slow client", updates), func(m *signalingv1.ServerMessage) bool {
 			if m.GetParticipantUpdated().GetParticipant().GetUserId() == "user-slow" {
 				seen++
 			}
@@ -291,7 +273,7 @@ func TestBinary_Signals(t *testing.T) {
 		})
 
 		np.signal(t, syscall.SIGTERM)
-		np.waitLine(t, "convene: draining", waitTimeout)
+		np.waitLine(t, "convene: draining", testnode.WaitTimeout)
 		start := time.Now()
 		np.signal(t, syscall.SIGINT)
 
