@@ -51,6 +51,9 @@ type MeetingConfig struct {
 	StoreTimeout time.Duration
 	// MaxRestarts is how many panics within RestartWindow a meeting
 	// survives; past that it ends and sends its clients a goodbye to rejoin.
+	// NOTE: the parent's default protoactor strategy stops a child after 10
+	// restarts within 10 s, so a value above 9 is not reached under panics
+	// in quick succession.
 	MaxRestarts   int
 	RestartWindow time.Duration
 	// Directory lists the node's live meetings for its MeetingController;
