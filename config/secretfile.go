@@ -6,10 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/convene/convene/internal/privatefile"
 )
 
 // maxSecretFileBytes bounds how much of a secret file is read. Real secret
@@ -130,27 +131,10 @@ func loadOrCreate(path string, minSize int, generate func() ([]byte, error)) ([]
 }
 
 func readSecretFile(path string, minSize int) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read secret file: %w", err)
+	data, err := privatefile.Read(path, maxSecretFileBytes)
+	if errors.Is(err, privatefile.ErrNotPrivate) || errors.Is(err, privatefile.ErrNotRegular) {
+		return nil, fmt.Errorf("%w: %w", ErrSecretFile, err)
 	}
-	defer f.Close()
-
-	info, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read secret file: %w", err)
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s is not a regular file", ErrSecretFile, path)
-	}
-	// NOTE: on Windows the permission bits do not reflect ACLs, so this
-	// check only protects the secret on Unix-like systems.
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s has mode %04o and is accessible by group or others; run chmod 600 %s",
-			ErrSecretFile, path, perm, path)
-	}
-
-	data, err := io.ReadAll(io.LimitReader(f, maxSecretFileBytes))
 	if err != nil {
 		return nil, fmt.Errorf("read secret file: %w", err)
 	}

@@ -9,10 +9,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/convene/convene/internal/privatefile"
 )
 
 const (
@@ -62,27 +63,10 @@ func LoadOrCreateDevSigner(dataDir string) (*Signer, error) {
 // its owner can access. A missing file returns an error that matches
 // fs.ErrNotExist.
 func readPrivateKeyFile(path string) (ed25519.PrivateKey, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open join token key %s: %w", path, err)
+	data, err := privatefile.Read(path, maxKeyFileBytes)
+	if errors.Is(err, privatefile.ErrNotPrivate) || errors.Is(err, privatefile.ErrNotRegular) {
+		return nil, fmt.Errorf("%w: %w", ErrKeyFile, err)
 	}
-	defer f.Close()
-
-	info, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("stat join token key %s: %w", path, err)
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s is not a regular file", ErrKeyFile, path)
-	}
-	// NOTE: on Windows the permission bits do not reflect ACLs, so this
-	// check only protects the key on Unix-like systems.
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s has mode %04o and is accessible by group or others; run chmod 600 %s",
-			ErrKeyFile, path, perm, path)
-	}
-
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileBytes))
 	if err != nil {
 		return nil, fmt.Errorf("read join token key %s: %w", path, err)
 	}

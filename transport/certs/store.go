@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/convene/convene/internal/privatefile"
 )
 
 const (
@@ -94,10 +96,8 @@ func loadStored(certFile, keyFile string) (*Certificate, error) {
 		return nil, fmt.Errorf("stat certificate file: %w", certErr)
 	}
 
-	// NOTE: mode bits are only meaningful on Unix file systems.
-	if perm := keyInfo.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s has mode %04o, want 0600 (run chmod 600 on it)",
-			ErrInsecureKeyFile, keyFile, perm)
+	if err := privatefile.Check(keyFile, keyInfo); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInsecureKeyFile, err)
 	}
 
 	return Load(certFile, keyFile)
