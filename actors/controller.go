@@ -97,8 +97,8 @@ type ControllerConfig struct {
 	// assignments are rejected as at capacity.
 	AdmissionThreshold float64
 	Logger             *slog.Logger
-	// Directory lists the node's live meetings; a restarted controller asks
-	// them for reports. Nil means no rebuild.
+	// Directory lists the node's live meetings, so that a restarted controller
+	// can request their reports. Nil means no rebuild.
 	Directory *Directory
 	// Observer counts panics; nil discards them.
 	Observer Observer
@@ -179,7 +179,7 @@ func (mc *MeetingController) Receive(c actor.Context) {
 	}
 }
 
-// rebuild asks every live meeting for a report. The registry is derived
+// rebuild requests a report from every live meeting. The registry is derived
 // state, so a restarted controller rebuilds it this way.
 func (mc *MeetingController) rebuild(c actor.Context) {
 	if mc.cfg.Directory == nil {

@@ -81,7 +81,7 @@ func (m *Meeting) closeConnection(c actor.Context, conn *actor.PID, reason signa
 	})
 }
 
-// rejectJoin answers a failed join with an error and closes the session.
+// rejectJoin replies to a failed join with an error and closes the session.
 func (m *Meeting) rejectJoin(c actor.Context, conn *actor.PID, seq uint64, code signalingv1.ErrorCode, text string) {
 	m.sendError(c, conn, seq, code, text)
 	m.closeConnection(c, conn, signalingv1.GoodbyeReason_GOODBYE_REASON_JOIN_REJECTED,

@@ -251,7 +251,7 @@ func (m *Meeting) startGrace(c actor.Context, p *participant, after time.Duratio
 	p.grace = m.cfg.Clock.AfterFunc(after, func() { system.Root.Send(self, msg) })
 }
 
-// report tells the node's MeetingController the meeting's current size.
+// report sends the node's MeetingController the meeting's current size.
 func (m *Meeting) report() {
 	report := &MeetingReport{
 		MeetingID:  m.id,

@@ -62,7 +62,7 @@ func (m *Meeting) onRestarting() {
 }
 
 // giveUp ends a meeting that panicked more often than its restart budget
-// allows: every parked session is told to join again, and the snapshot is
+// allows: every parked session gets a goodbye to join again, and the snapshot is
 // deleted.
 func (m *Meeting) giveUp(c actor.Context, parked []*session) {
 	m.log.Error("meeting ended after repeated panics", "actor", KindMeeting, "sessions", len(parked))

@@ -183,7 +183,7 @@ func (s *session) write() {
 	for frame := range s.queue {
 		if err := s.writeFrame(frame.data); err != nil {
 			// A write that timed out means the client stopped reading; no
-			// goodbye can get through, but the close code says why.
+			// goodbye can get through, but the close code gives the reason.
 			code := signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_UNSPECIFIED
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				code = signalingv1.SessionCloseCode_SESSION_CLOSE_CODE_TOO_SLOW

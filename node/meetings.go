@@ -66,7 +66,7 @@ func (n *Node) Attach(ctx context.Context, pid *actor.PID, msg *actors.AttachSes
 
 // requestMeeting sends msg to the Meeting activation of meetingID and
 // returns its reply and PID. It retries with jittered back-off when the
-// activation is gone or does not answer.
+// activation is gone or does not respond.
 func (n *Node) requestMeeting(ctx context.Context, meetingID string, msg proto.Message) (any, *actor.PID, error) {
 	if n.member == nil {
 		return nil, nil, errNotStarted

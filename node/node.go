@@ -263,7 +263,7 @@ func (n *Node) ControlToken() string { return n.secrets.controlToken }
 // Stop drains the node within ctx: it rejects new meetings and sessions,
 // sends every session a goodbye after the frames already queued for it,
 // waits for the sessions to close, then stops every endpoint and the actor
-// system. The control API keeps answering (AssignMeeting with DRAINING)
+// system. The control API keeps responding (AssignMeeting with DRAINING)
 // until the sessions are gone.
 func (n *Node) Stop(ctx context.Context) error {
 	n.draining.Store(true)
@@ -305,7 +305,7 @@ func (n *Node) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// drainMeetings asks every local meeting to close its sessions and waits
+// drainMeetings requests every local meeting to close its sessions and waits
 // until their goroutines ended.
 func (n *Node) drainMeetings(ctx context.Context) error {
 	if n.member == nil || n.directory == nil {

@@ -5,8 +5,9 @@
 //   - BenchmarkBaseline_EchoRoundTrip: a bare WebTransport echo server, one
 //     framed message each way. It is the floor any signaling round trip
 //     pays for QUIC, TLS and framing.
-//   - BenchmarkNode_PingRoundTrip: a ping answered by a joined session's
-//     Connection actor on a real node.
+//   - BenchmarkNode_PingRoundTrip: a ping from a joined session, which the
+//     session's reader hands to the Meeting and the Meeting's Connection
+//     writes back, on a real node.
 //   - BenchmarkNode_SelfMuteBroadcast: a self-mute broadcast by the Meeting
 //     to every participant, timed until all have received it.
 //   - BenchmarkNode_JoinLeave: a new session that joins and leaves.
@@ -16,98 +17,38 @@ package bench
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
-
 	"github.com/convene/convene/auth/jointoken"
 	"github.com/convene/convene/client"
 	"github.com/convene/convene/config"
-	"github.com/convene/convene/messages/controlv1"
 	"github.com/convene/convene/messages/framing"
 	"github.com/convene/convene/messages/signalingv1"
 	"github.com/convene/convene/node"
+	"github.com/convene/convene/test/testnode"
 	"github.com/convene/convene/transport/certs"
 	"github.com/convene/convene/transport/wt"
 )
 
 const meetingID = "bench"
 
-// benchNode is a started node with a meeting assigned.
-type benchNode struct {
-	node   *node.Node
-	signer *jointoken.Signer
-	url    string
-	pin    wt.DialOptions
+// startNode starts a node with the bench meeting assigned. Its logs are
+// discarded, so that they do not mix with the figures.
+func startNode(b *testing.B) *testnode.Node {
+	b.Helper()
+	discard := slog.New(slog.DiscardHandler)
+	tn := testnode.Start(b, func(c *config.Config) { c.OutboundQueueSize = 4096 }, node.Options{Logger: discard, ActorLogger: discard})
+	tn.Assign(b, meetingID)
+	return tn
 }
 
-func startNode(b *testing.B) *benchNode {
+// join dials and joins as user; cleanup closes the client.
+func join(b *testing.B, tn *testnode.Node, user string) *client.Client {
 	b.Helper()
-	cfg := config.Default()
-	cfg.DataDir = b.TempDir()
-	cfg.GRPCAddr, cfg.SignalingAddr, cfg.HTTPAddr, cfg.ClusterAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.OutboundQueueSize = 4096
-	n, err := node.New(cfg, node.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := n.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = n.Stop(stopCtx)
-	})
-
-	conn, err := grpc.NewClient(n.Endpoints().GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	callCtx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+n.ControlToken())
-	if _, err := controlv1.NewControlServiceClient(conn).AssignMeeting(callCtx, &controlv1.AssignMeetingRequest{MeetingId: meetingID}); err != nil {
-		b.Fatal(err)
-	}
-
-	signer, err := jointoken.LoadOrCreateDevSigner(cfg.DataDir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	hash, err := hex.DecodeString(n.Endpoints().CertificateSHA256)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var pin [32]byte
-	copy(pin[:], hash)
-	return &benchNode{node: n, signer: signer, url: n.Endpoints().SignalingURL, pin: wt.DialOptions{CertHashes: [][32]byte{pin}}}
-}
-
-// join dials and joins as user; the caller closes the client.
-func (bn *benchNode) join(b *testing.B, user string) *client.Client {
-	b.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, bn.url, bn.pin)
-	if err != nil {
-		b.Fatal(err)
-	}
-	token, err := bn.signer.Mint(jointoken.MintRequest{MeetingID: meetingID, UserID: jointoken.UserID(user), Role: jointoken.RoleParticipant, Lifetime: time.Hour})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := c.Join(ctx, client.JoinParams{MeetingID: meetingID, JoinToken: token, DisplayName: user}); err != nil {
-		b.Fatal(err)
-	}
-	return c
+	return tn.Join(b, meetingID, user, jointoken.RoleParticipant, client.JoinParams{}).Client
 }
 
 // next waits for the next message of the wanted kind, skipping others.
@@ -160,8 +101,7 @@ func BenchmarkBaseline_EchoRoundTrip(b *testing.B) {
 
 func BenchmarkNode_PingRoundTrip(b *testing.B) {
 	bn := startNode(b)
-	c := bn.join(b, "pinger")
-	b.Cleanup(func() { _ = c.Close() })
+	c := join(b, bn, "pinger")
 	pingRoundTrips(b, c)
 }
 
@@ -185,8 +125,7 @@ func BenchmarkNode_SelfMuteBroadcast(b *testing.B) {
 			bn := startNode(b)
 			clients := make([]*client.Client, size)
 			for i := range clients {
-				clients[i] = bn.join(b, fmt.Sprintf("user-%d", i))
-				b.Cleanup(func() { _ = clients[i].Close() })
+				clients[i] = join(b, bn, fmt.Sprintf("user-%d", i))
 			}
 			for _, c := range clients {
 				c.Pending()
@@ -209,12 +148,11 @@ func BenchmarkNode_SelfMuteBroadcast(b *testing.B) {
 
 func BenchmarkNode_JoinLeave(b *testing.B) {
 	bn := startNode(b)
-	watcher := bn.join(b, "watcher")
-	b.Cleanup(func() { _ = watcher.Close() })
+	watcher := join(b, bn, "watcher")
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		c := bn.join(b, fmt.Sprintf("user-%d", i))
+		c := join(b, bn, fmt.Sprintf("user-%d", i))
 		if _, err := c.Send(&signalingv1.ClientMessage{Payload: &signalingv1.ClientMessage_Leave{Leave: &signalingv1.LeaveRequest{}}}); err != nil {
 			b.Fatal(err)
 		}
